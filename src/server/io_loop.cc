@@ -1,0 +1,383 @@
+#include "server/io_loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace gearbox::server {
+
+namespace {
+constexpr size_t kScratchSize = 64 * 1024;
+constexpr int kReadRounds = 4;  // fairness: at most this many reads per connection per turn
+constexpr int kMaxIov = 64;
+
+std::string PeerString(const sockaddr_storage& ss, bool* loopback) {
+  char host[NI_MAXHOST] = "";
+  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), len, host, sizeof(host), nullptr, 0,
+                NI_NUMERICHOST);
+  *loopback = false;
+  if (ss.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    *loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  } else if (ss.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    *loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+                (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
+  } else if (ss.ss_family == AF_UNIX) {
+    *loopback = true;
+  }
+  return host;
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+char* InBuffer::Reserve(size_t n) {
+  if (cap_ - len_ < n) {
+    size_t want = std::max(len_ + n, cap_ * 2);
+    std::unique_ptr<char[]> d(new char[want]);
+    if (len_ > 0) std::memcpy(d.get(), data_.get(), len_);
+    data_ = std::move(d);
+    cap_ = want;
+  }
+  return data_.get() + len_;
+}
+
+void InBuffer::Consume(size_t n) {
+  if (n >= len_) {
+    len_ = 0;
+    data_.reset();
+    cap_ = 0;
+    return;
+  }
+  std::memmove(data_.get(), data_.get() + n, len_ - n);
+  len_ -= n;
+}
+
+void InBuffer::Assign(std::string_view bytes) {
+  len_ = 0;
+  if (bytes.empty()) {
+    data_.reset();
+    cap_ = 0;
+    return;
+  }
+  std::memcpy(Reserve(bytes.size()), bytes.data(), bytes.size());
+  len_ = bytes.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+IoLoop::IoLoop(EventLoop& loop, IoConfig config, uint32_t index, uint32_t stride)
+    : loop_(loop), config_(config), index_(index), stride_(stride) {
+  scratch_.reset(new char[kScratchSize]);
+  if (config_.hard_limit == 0) {
+    config_.hard_limit = 2 * size_t{config_.limits.max_packet} + 64 * 1024 * 1024;
+  }
+}
+
+IoLoop::~IoLoop() { CloseAll(); }
+
+Connection* IoLoop::Lookup(core::SessionId sid) const {
+  uint32_t slot = (sid - index_) / stride_;
+  if (slot >= slots_.size()) return nullptr;
+  return slots_[slot].get();
+}
+
+void IoLoop::Adopt(int fd, const sockaddr_storage& peer) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // Accepted sockets always get SO_KEEPALIVE (as in gearmand); --keepalive-* tune it.
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  if (config_.keepalive) {
+    if (config_.keepalive_idle > 0) {
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &config_.keepalive_idle, sizeof(int));
+    }
+    if (config_.keepalive_interval > 0) {
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &config_.keepalive_interval, sizeof(int));
+    }
+    if (config_.keepalive_count > 0) {
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &config_.keepalive_count, sizeof(int));
+    }
+  }
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  auto c = std::make_unique<Connection>();
+  c->owner = this;
+  c->fd = fd;
+  c->sid = index_ + slot * stride_;
+  c->read_ev = event_new(loop_.base(), fd, EV_READ | EV_PERSIST, &IoLoop::OnReadable, c.get());
+  c->write_ev = event_new(loop_.base(), fd, EV_WRITE | EV_PERSIST, &IoLoop::OnWritable, c.get());
+  Connection* raw = c.get();
+  slots_[slot] = std::move(c);
+  ++live_;
+  core::SessionInfo info;
+  info.fd = fd;
+  info.peer = PeerString(peer, &info.loopback);
+  GB_LOG(kInfo, "Accepted connection from {} (fd {})", info.peer, fd);
+  sink_->Opened(raw->sid, std::move(info));
+  SetReading(raw, true);
+}
+
+void IoLoop::SetReading(Connection* c, bool on) {
+  if (c->reading == on) return;
+  c->reading = on;
+  if (on) {
+    event_add(c->read_ev, nullptr);
+  } else {
+    event_del(c->read_ev);
+  }
+}
+
+void IoLoop::SetWriting(Connection* c, bool on) {
+  if (c->writing == on) return;
+  c->writing = on;
+  if (on) {
+    event_add(c->write_ev, nullptr);
+  } else {
+    event_del(c->write_ev);
+  }
+}
+
+void IoLoop::OnReadable(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  c->owner->Read(c);
+}
+
+void IoLoop::OnWritable(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  c->owner->Flush(c);
+}
+
+size_t IoLoop::Scan(std::string_view data, size_t* need, protocol::DecodeError* fatal) const {
+  size_t pos = 0;
+  *need = 0;
+  *fatal = protocol::DecodeError::kNone;
+  protocol::Item item;
+  while (pos < data.size()) {
+    auto r = protocol::Decode(data.substr(pos), config_.limits, &item);
+    using S = protocol::DecodeResult::Status;
+    if (r.status == S::kItem || r.status == S::kSkip) {
+      pos += r.consumed;
+    } else if (r.status == S::kNeedMore) {
+      *need = r.need;
+      break;
+    } else {
+      *fatal = r.error;
+      break;
+    }
+  }
+  return pos;
+}
+
+void IoLoop::Read(Connection* c) {
+  for (int round = 0; round < kReadRounds; ++round) {
+    if (c->shut || !c->reading) return;
+    char* dst;
+    size_t room;
+    bool into_scratch = c->in.empty();
+    if (into_scratch) {
+      dst = scratch_.get();
+      room = kScratchSize;
+    } else {
+      // Grow toward the declared packet size as bytes arrive, never all at once.
+      size_t want = kScratchSize;
+      if (c->need > c->in.size()) {
+        want = std::max(want, std::min(c->need - c->in.size(), std::max(c->in.size(), want)));
+      }
+      dst = c->in.Reserve(want);
+      room = want;
+    }
+    ssize_t n = ::read(c->fd, dst, room);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      GB_LOG(kInfo, "Read error on fd {}: {}", c->fd, std::strerror(errno));
+      c->dead = true;
+      Shut(c);
+      return;
+    }
+    if (n == 0) {
+      // Peer closed its side. A last text line without a newline still counts (nc-style).
+      if (!c->in.empty() && c->in.view()[0] != '\0') {
+        std::string line(c->in.view());
+        line.push_back('\n');
+        c->in.Assign({});
+        size_t need = 0;
+        protocol::DecodeError fatal;
+        size_t run = Scan(line, &need, &fatal);
+        if (run > 0) sink_->Items(c->sid, std::string_view(line).substr(0, run));
+      }
+      Shut(c);
+      return;
+    }
+    std::string_view data;
+    if (into_scratch) {
+      data = std::string_view(dst, static_cast<size_t>(n));
+    } else {
+      c->in.Commit(static_cast<size_t>(n));
+      data = c->in.view();
+    }
+    size_t need = 0;
+    protocol::DecodeError fatal;
+    size_t run = Scan(data, &need, &fatal);
+    if (run > 0) sink_->Items(c->sid, data.substr(0, run));
+    if (fatal != protocol::DecodeError::kNone) {
+      GB_LOG(kInfo, "Closing fd {}: {}", c->fd, protocol::ErrorName(fatal));
+      c->in.Assign({});
+      sink_->Fatal(c->sid, fatal);
+      Shut(c);
+      return;
+    }
+    if (into_scratch) {
+      c->in.Assign(data.substr(run));
+    } else {
+      c->in.Consume(run);
+    }
+    c->need = need;
+    if (static_cast<size_t>(n) < room) return;  // drained the socket
+  }
+}
+
+void IoLoop::Shut(Connection* c) {
+  if (c->shut) return;
+  c->shut = true;
+  SetReading(c, false);
+  if (c->dead) {
+    c->out.Clear();
+    SetWriting(c, false);
+  }
+  MarkDirty(c);
+  sink_->Closed(c->sid);
+}
+
+void IoLoop::MarkDirty(Connection* c) {
+  if (c->dirty) return;
+  c->dirty = true;
+  dirty_.push_back(c);
+}
+
+void IoLoop::Packet(core::SessionId sid, protocol::Command command,
+                    std::initializer_list<std::string_view> parts) {
+  Connection* c = Lookup(sid);
+  if (c == nullptr || c->dead) return;
+  protocol::AppendPacket(c->out, protocol::Magic::kResponse, command, parts);
+  MarkDirty(c);
+}
+
+void IoLoop::Append(core::SessionId sid, std::string_view bytes) {
+  Connection* c = Lookup(sid);
+  if (c == nullptr || c->dead) return;
+  c->out.Append(bytes);
+  MarkDirty(c);
+}
+
+void IoLoop::Released(core::SessionId sid) {
+  Connection* c = Lookup(sid);
+  if (c == nullptr) return;
+  c->released = true;
+  MarkDirty(c);
+}
+
+void IoLoop::Flush(Connection* c) {
+  while (!c->dead && !c->out.empty()) {
+    iovec iov[kMaxIov];
+    int cnt = c->out.FillIov(iov, kMaxIov);
+    ssize_t n = ::writev(c->fd, iov, cnt);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      GB_LOG(kInfo, "Write error on fd {}: {}", c->fd, std::strerror(errno));
+      c->dead = true;
+      c->out.Clear();
+      SetWriting(c, false);
+      Shut(c);
+      break;
+    }
+    c->out.Consume(static_cast<size_t>(n));
+  }
+  if (c->dead) {
+    MarkDirty(c);
+    return;
+  }
+  SetWriting(c, !c->out.empty());
+  // Back-pressure: a connection that does not read its replies stops being read.
+  size_t pending = c->out.size();
+  if (pending > config_.hard_limit) {
+    GB_LOG(kWarning, "Closing fd {}: {} bytes of replies unread", c->fd, pending);
+    c->dead = true;
+    c->out.Clear();
+    SetWriting(c, false);
+    Shut(c);
+    MarkDirty(c);
+    return;
+  }
+  if (!c->shut) {
+    if (!c->paused && pending > config_.high_water) {
+      c->paused = true;
+      SetReading(c, false);
+    } else if (c->paused && pending < config_.low_water) {
+      c->paused = false;
+      SetReading(c, true);
+    }
+  }
+  if (c->out.empty() && c->shut && c->released) MarkDirty(c);
+}
+
+void IoLoop::EndOfTurn() {
+  if (sink_ != nullptr) sink_->EndOfTurn();
+  // Flushing may mark more connections dirty (closures); loop until quiet.
+  while (!dirty_.empty()) {
+    std::vector<Connection*> batch;
+    batch.swap(dirty_);
+    for (Connection* c : batch) c->dirty = false;
+    for (Connection* c : batch) {
+      if (!c->dead && !c->out.empty()) Flush(c);
+    }
+    for (Connection* c : batch) {
+      if (c->shut && c->released && (c->dead || c->out.empty())) Destroy(c);
+    }
+  }
+}
+
+void IoLoop::Destroy(Connection* c) {
+  uint32_t slot = (c->sid - index_) / stride_;
+  GB_LOG(kInfo, "Closed connection fd {}", c->fd);
+  event_free(c->read_ev);
+  event_free(c->write_ev);
+  ::close(c->fd);
+  // Remove from the dirty list if it was re-added during this pass.
+  dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
+  slots_[slot].reset();
+  free_slots_.push_back(slot);
+  --live_;
+}
+
+void IoLoop::CloseAll() {
+  for (auto& c : slots_) {
+    if (!c) continue;
+    event_free(c->read_ev);
+    event_free(c->write_ev);
+    ::close(c->fd);
+    c.reset();
+  }
+  dirty_.clear();
+  live_ = 0;
+}
+
+}  // namespace gearbox::server
