@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite: dev preset (warnings as errors), then asan+ubsan, then
-# a bounded libFuzzer run of the decoder.
+# Builds and runs the whole test suite: installs dependencies if missing, then the dev preset
+# (warnings as errors), the asan+ubsan preset, and a bounded libFuzzer run of the decoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+# A gearmand left running by Debian's package would only confuse people; tests use free ports.
+pkill -x gearmand 2>/dev/null || true
 jobs=$(nproc)
+echo "== dev preset: build and test"
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 ctest --preset dev -j "$jobs" --timeout 300
+echo "== asan+ubsan preset: build and test"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs" --timeout 600
