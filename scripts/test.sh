@@ -4,8 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-# A gearmand left running by Debian's package would only confuse people; tests use free ports.
-pkill -x gearmand 2>/dev/null || true
 jobs=$(nproc)
 echo "== dev preset: build and test"
 cmake --preset dev >/dev/null
