@@ -102,6 +102,15 @@ JobCore::~JobCore() {
   for (Waiter* w : free_waiters_) delete w;
 }
 
+JobCore::HandleBuf JobCore::MakeHandle(uint64_t no) const {
+  HandleBuf h;
+  std::memcpy(h.buf, prefix_colon_.data(), prefix_colon_.size());
+  auto [p, ec] = std::to_chars(h.buf + prefix_colon_.size(), h.buf + sizeof(h.buf), no);
+  (void)ec;
+  h.len = static_cast<size_t>(p - h.buf);
+  return h;
+}
+
 std::string JobCore::HandleString(uint64_t no) const {
   char buf[24];
   std::string h = prefix_colon_;
@@ -344,9 +353,7 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
     hash = KeyHash(fn, key);
     if (Job* existing = FindByKey(fn, key, hash)) {
       // Coalesce: the submitter joins the existing job and gets its handle.
-      char buf[24];
-      std::string handle = prefix_colon_;
-      handle.append(U64(existing->handle_no, buf));
+      HandleBuf handle = MakeHandle(existing->handle_no);
       if (background && !existing->background()) {
         // A background submitter now also wants this job: it must survive its clients.
         StoredJob sj{fn->name, existing->unique(), existing->data(), existing->priority, 0};
@@ -354,7 +361,7 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
         if (!st.ok()) return Error(s.id, "QUEUE_ERROR", st.message());
         existing->flags |= kJobBackground;
       }
-      out_.Packet(s.id, Command::kJobCreated, {handle});
+      out_.Packet(s.id, Command::kJobCreated, {handle.view()});
       if (!background) AttachWaiter(s, existing);
       return;
     }
@@ -383,10 +390,8 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
   ++fn->submitted;
   ++counters_.submitted;
 
-  char buf[24];
-  std::string handle = prefix_colon_;
-  handle.append(U64(job->handle_no, buf));
-  out_.Packet(s.id, Command::kJobCreated, {handle});
+  HandleBuf handle = MakeHandle(job->handle_no);
+  out_.Packet(s.id, Command::kJobCreated, {handle.view()});
   if (!background) AttachWaiter(s, job);
 
   int64_t now_s = clock_.WallSeconds();
@@ -627,9 +632,8 @@ void JobCore::Assign(Session& w, Job* job, Command grab, const Ability* ab) {
   if (ab != nullptr && ab->timeout_ms > 0) {
     PushTimer({NowMs() + ab->timeout_ms, job->handle_no, job->assign_seq, 1});
   }
-  char buf[24];
-  std::string handle = prefix_colon_;
-  handle.append(U64(job->handle_no, buf));
+  HandleBuf ht = MakeHandle(job->handle_no);
+  std::string_view handle = ht.view();
   std::string_view fn = job->fn->name;
   if (grab == Command::kGrabJob) {
     out_.Packet(w.id, Command::kJobAssign, {handle, fn, job->data()});
@@ -797,9 +801,9 @@ void JobCore::Discard(Job* job) {
 }
 
 void JobCore::FailToWaiters(Job* job) {
-  std::string handle = HandleString(job->handle_no);
+  HandleBuf handle = MakeHandle(job->handle_no);
   for (Waiter* w = job->waiters; w != nullptr; w = w->next_in_job) {
-    out_.Packet(w->session->id, Command::kWorkFail, {handle});
+    out_.Packet(w->session->id, Command::kWorkFail, {handle.view()});
   }
 }
 

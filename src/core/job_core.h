@@ -184,6 +184,13 @@ class JobCore {
   bool HasRunnable(const Session& s) const;
   void Error(SessionId to, std::string_view code, std::string_view text);
   std::string HandleString(uint64_t no) const;
+  // A handle formatted on the stack (hot paths: no allocation).
+  struct HandleBuf {
+    char buf[64];
+    size_t len = 0;
+    std::string_view view() const { return {buf, len}; }
+  };
+  HandleBuf MakeHandle(uint64_t no) const;
   int64_t NowMs() const;
   void PushTimer(TimerEntry e);
   void FireCron(uint64_t handle_no);
