@@ -18,8 +18,8 @@ namespace gearbox::protocol {
 struct Limits {
   // Largest packet body (the header's size field) accepted; checked at the header.
   uint32_t max_packet = 256u * 1024 * 1024;
-  // Longest admin text line, terminator included.
-  size_t max_line = 64 * 1024;
+  // Longest admin text line, terminator included (gearmand's receive buffer is 8 KiB too).
+  size_t max_line = 8 * 1024;
 };
 
 // A decoded binary packet. parts[0..nparts) are the NUL-separated arguments, the data blob last.
