@@ -152,7 +152,7 @@ void JobCore::Close(SessionId id) {
       }
     }
     s->waiting.remove(w);
-    free_waiters_.push_back(w);
+    FreeWaiter(w);
     if (job->waiters == nullptr && !job->background() && job->state != JobState::kRunning) {
       Discard(job);  // nobody wants it any more; a running one finishes and is dropped then
     }
@@ -529,17 +529,21 @@ void JobCore::AttachWaiter(Session& s, Job* job) {
   s.waiting.push_back(w);
 }
 
+void JobCore::FreeWaiter(Waiter* w) {
+  if (free_waiters_.size() < 4096) {
+    free_waiters_.push_back(w);
+  } else {
+    delete w;
+  }
+}
+
 void JobCore::DetachWaiters(Job* job) {
   Waiter* w = job->waiters;
   job->waiters = nullptr;
   while (w != nullptr) {
     Waiter* next = w->next_in_job;
     w->session->waiting.remove(w);
-    if (free_waiters_.size() < 4096) {
-      free_waiters_.push_back(w);
-    } else {
-      delete w;
-    }
+    FreeWaiter(w);
     w = next;
   }
 }

@@ -178,6 +178,7 @@ class JobCore {
   void Finish(Job* job);       // completed/failed: store, indexes, waiters, memory
   void Discard(Job* job);      // forget a queued or scheduled job that nobody wants
   void DetachWaiters(Job* job);
+  void FreeWaiter(Waiter* w);
   void AttachWaiter(Session& s, Job* job);
   void FailToWaiters(Job* job);
   void Unsleep(Session& s);
