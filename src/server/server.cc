@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -89,6 +90,22 @@ class Mailbox {
   std::vector<T> items_;
 };
 
+// Gives memory back to the OS after a large queue drained (gearmand keeps it: #7, #284).
+// Called once a second on the core's thread.
+class MemoryReturn {
+ public:
+  void Check(size_t jobs) {
+    peak_ = std::max(peak_, jobs);
+    if (peak_ >= 10000 && jobs < peak_ / 2) {
+      ::malloc_trim(0);
+      peak_ = jobs;
+    }
+  }
+
+ private:
+  size_t peak_ = 0;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -147,9 +164,11 @@ class SingleLoopRuntime final : public Runtime,
         io_(loop_, MakeIoConfig(o), 0, 1),
         core_(MakeCoreOptions(o), *this, store, clock, this),
         timer_(loop_, [this] { core_.Tick(); }),
+        housekeeping_(loop_, [this] { Housekeeping(); }),
         signals_(loop_, [this](bool g) { RequestShutdown(g); }) {
     io_.set_sink(this);
     limits_.max_packet = o.max_packet_size;
+    housekeeping_.Arm(1000);
   }
 
   Status Start() override {
@@ -218,6 +237,11 @@ class SingleLoopRuntime final : public Runtime,
     }
   }
 
+  void Housekeeping() {
+    memory_.Check(core_.job_count());
+    housekeeping_.Arm(1000);
+  }
+
   const ServerOptions& options_;
   Listener& listener_;
   core::Store& store_;
@@ -226,6 +250,8 @@ class SingleLoopRuntime final : public Runtime,
   IoLoop io_;
   core::JobCore core_;
   Timer timer_;
+  Timer housekeeping_;
+  MemoryReturn memory_;
   SignalHandlers signals_;
   bool draining_ = false;
   bool stop_ = false;
@@ -261,9 +287,11 @@ class CoreThread final : public core::Output, public core::CoreHooks {
         mailbox_(loop_),
         core_(MakeCoreOptions(o), *this, store, clock, this),
         timer_(loop_, [this] { core_.Tick(); }),
+        housekeeping_(loop_, [this] { Housekeeping(); }),
         out_(io_threads) {
     limits_.max_packet = o.max_packet_size;
     loop_.SetOnWake([this] { OnMail(); });
+    housekeeping_.Arm(1000);
   }
   Mailbox<CoreMail>& mailbox() { return mailbox_; }
   core::JobCore& core() { return core_; }
@@ -289,6 +317,10 @@ class CoreThread final : public core::Output, public core::CoreHooks {
  private:
   void OnMail();
   void AfterTurn();
+  void Housekeeping() {
+    memory_.Check(core_.job_count());
+    housekeeping_.Arm(1000);
+  }
 
   ThreadedRuntime& rt_;
   core::Store& store_;
@@ -297,6 +329,8 @@ class CoreThread final : public core::Output, public core::CoreHooks {
   Mailbox<CoreMail> mailbox_;
   core::JobCore core_;
   Timer timer_;
+  Timer housekeeping_;
+  MemoryReturn memory_;
   std::vector<std::string> out_;
   bool draining_ = false;
   bool drained_sent_ = false;
