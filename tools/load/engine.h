@@ -1,0 +1,177 @@
+// The load engine: Loop is one epoll event loop over non-blocking Gearman connections; Conn is
+// one connection (socket, input bytes awaiting a whole packet, output batched until the end of
+// the loop turn); Phase is the state shared by every loop of one measured phase.
+// A Loop and its Conns belong to the one thread that runs it. Phase is shared: its counters are
+// atomics and its error list is guarded by a mutex.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/codec.h"
+
+namespace gearbox::load {
+
+using SteadyClock = std::chrono::steady_clock;
+using SteadyTime = SteadyClock::time_point;
+
+inline int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+// Counters and the finish line of one phase, shared by all loops running it.
+struct Phase {
+  explicit Phase(std::string phase_name, uint64_t phase_target)
+      : name(std::move(phase_name)), target(phase_target) {}
+
+  std::string name;
+  uint64_t target;  // the phase is done when `progress` reaches it
+  std::atomic<uint64_t> progress{0};
+  std::atomic<bool> done{false};
+  std::atomic<bool> failed{false};
+  int64_t start_ns = 0;
+  std::atomic<int64_t> end_ns{0};
+
+  // Correctness counters.
+  std::atomic<uint64_t> submitted{0};   // SUBMIT_JOB* sent
+  std::atomic<uint64_t> created{0};     // JOB_CREATED received
+  std::atomic<uint64_t> assigned{0};    // JOB_ASSIGN received
+  std::atomic<uint64_t> completed{0};   // WORK_COMPLETE sent by workers
+  std::atomic<uint64_t> delivered{0};   // WORK_COMPLETE received by foreground clients
+  std::atomic<uint64_t> no_jobs{0};     // NO_JOB received
+  std::atomic<uint64_t> noops{0};       // NOOP received
+  std::atomic<uint64_t> pre_sleeps{0};  // PRE_SLEEP sent
+  std::atomic<uint64_t> echoes{0};      // ECHO_RES received
+
+  // Progress timestamps at each tenth of the target (for rate-versus-depth checks).
+  std::array<std::atomic<int64_t>, 10> tenth_ns{};
+
+  // Adds n to progress; the call that reaches the target records the end time.
+  void Advance(uint64_t n = 1) {
+    uint64_t before = progress.fetch_add(n, std::memory_order_relaxed);
+    uint64_t after = before + n;
+    if (target >= 10 && before * 10 / target != after * 10 / target) {
+      size_t i = static_cast<size_t>(after * 10 / target) - 1;
+      if (i < tenth_ns.size()) tenth_ns[i].store(NowNs(), std::memory_order_relaxed);
+    }
+    if (after >= target && before < target) {
+      end_ns.store(NowNs(), std::memory_order_relaxed);
+      done.store(true, std::memory_order_release);
+    }
+  }
+  void Fail(const std::string& message);
+  std::vector<std::string> Errors();
+  double Seconds() const {
+    int64_t end = end_ns.load();
+    return end > start_ns ? static_cast<double>(end - start_ns) / 1e9 : 0.0;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> errors_;
+};
+
+class Loop;
+
+class Conn {
+ public:
+  Conn(int fd, Phase* phase);
+  virtual ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  int fd() const { return fd_; }
+  // Called when the loop starts; may queue packets.
+  virtual void OnStart() {}
+  // One decoded response packet.
+  virtual void OnPacket(const protocol::Frame& frame) = 0;
+  // True once the connection has nothing more to do in the settle step (see Loop::Settle).
+  bool settled() const { return echo_wait_ == 0; }
+
+ protected:
+  friend class Loop;
+  // Queues a request; it is written at the end of the loop turn together with the others.
+  void Send(protocol::Command command, std::initializer_list<std::string_view> parts = {});
+  // Records a protocol failure for this phase.
+  void Fail(const std::string& message);
+  // Default handling for packets every role treats the same way (ERROR, ECHO_RES). Returns
+  // true if it consumed the packet.
+  bool HandleCommon(const protocol::Frame& frame);
+  Phase* phase_;
+  bool settling_ = false;  // the measured phase is over: answer nothing new
+
+ private:
+  // Reads what the socket has and dispatches whole packets. False when the connection is gone.
+  bool ReadAndDispatch(char* scratch, size_t scratch_size);
+  // Decodes and dispatches whole packets from data; returns the bytes consumed.
+  size_t Dispatch(const char* data, size_t size);
+  // Writes queued output; false on a socket error.
+  bool Flush();
+
+  int fd_;
+  Loop* loop_ = nullptr;
+  // Input: bytes of an incomplete packet kept between reads (empty most of the time).
+  std::unique_ptr<char[]> in_;
+  size_t in_len_ = 0;
+  size_t in_cap_ = 0;
+  size_t in_need_ = 0;
+  // Output: packets queued this turn, sent with one send() per turn.
+  std::string out_;
+  size_t out_pos_ = 0;
+  bool dirty_ = false;
+  bool want_write_ = false;
+  bool closed_ = false;
+  int echo_wait_ = 0;
+};
+
+class Loop {
+ public:
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  void Add(std::unique_ptr<Conn> conn);
+  const std::vector<std::unique_ptr<Conn>>& conns() const { return conns_; }
+
+  // Calls OnStart on every connection, then runs until the phase is done or failed. `tick`, if
+  // set, is called about every 200 ms (progress line, stall detection).
+  void Run(Phase* phase, const std::function<void()>& tick);
+  // After the measured phase: every connection sends ECHO_REQ and the loop runs until every
+  // ECHO_RES arrived, so the server has processed everything sent before. Roles stop issuing
+  // new work. Returns false (and fails the phase) on timeout.
+  bool Settle(Phase* phase, std::chrono::milliseconds timeout);
+
+ private:
+  friend class Conn;
+  void MarkDirty(Conn* c);
+  void FlushDirty();
+  void SetWriteInterest(Conn* c, bool on);
+  void Turn(int timeout_ms);
+
+  int epfd_ = -1;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> dirty_;
+  std::vector<epoll_event> events_;
+  std::unique_ptr<char[]> scratch_;
+  Phase* phase_ = nullptr;
+};
+
+// Runs one phase over `loops`, one thread per loop (loop 0 on the calling thread, which also
+// calls `tick`). Sets phase->start_ns just before the loops start.
+void RunPhase(Phase* phase, std::vector<std::unique_ptr<Loop>>& loops,
+              const std::function<void()>& tick);
+
+}  // namespace gearbox::load
