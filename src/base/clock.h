@@ -16,14 +16,19 @@ class Clock {
   virtual ~Clock() = default;
   // Monotonic time for timeouts.
   virtual SteadyTime Now() const = 0;
-  // Wall-clock seconds since the epoch, for SUBMIT_JOB_EPOCH and cron schedules.
-  virtual int64_t WallSeconds() const = 0;
+  // Wall-clock time since the epoch, for SUBMIT_JOB_EPOCH and cron schedules.
+  virtual int64_t WallMillis() const = 0;
+  int64_t WallSeconds() const { return WallMillis() / 1000; }
 };
 
 class SystemClock final : public Clock {
  public:
   SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
-  int64_t WallSeconds() const override { return static_cast<int64_t>(::time(nullptr)); }
+  int64_t WallMillis() const override {
+    return std::chrono::duration_cast<Millis>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
 };
 
 // A clock that moves only when told to; wall and steady time advance together.
@@ -31,7 +36,7 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(int64_t wall_seconds = 1'700'000'000) : wall_ms_(wall_seconds * 1000) {}
   SteadyTime Now() const override { return SteadyTime(Millis(steady_ms_)); }
-  int64_t WallSeconds() const override { return wall_ms_ / 1000; }
+  int64_t WallMillis() const override { return wall_ms_; }
   void Advance(Millis d) {
     steady_ms_ += d.count();
     wall_ms_ += d.count();

@@ -23,6 +23,7 @@ bool ParseField(std::string_view f, int lo, int hi, bool wday, std::bitset<N>* b
     std::string_view item = f.substr(0, comma);
     f = comma == std::string_view::npos ? std::string_view() : f.substr(comma + 1);
     if (item.empty()) return false;
+    if (comma != std::string_view::npos && f.empty()) return false;  // trailing comma
     int step = 1;
     size_t slash = item.find('/');
     if (slash != std::string_view::npos) {

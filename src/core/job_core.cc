@@ -157,9 +157,11 @@ void JobCore::Close(SessionId id) {
       Discard(job);  // nobody wants it any more; a running one finishes and is dropped then
     }
   }
-  // As a worker: give back what it holds, then forget its abilities.
-  while (Job* job = s->running.front()) Requeue(job);
+  // As a worker: stop sleeping (it must not take the wake-up), give back what it holds, then
+  // forget its abilities.
   Unsleep(*s);
+  s->sleeping = false;
+  while (Job* job = s->running.front()) Requeue(job);
   for (auto& ab : s->abilities) ab->fn->workers.remove(ab.get());
   s->abilities.clear();
   sessions_[id].reset();
@@ -303,25 +305,30 @@ Function* JobCore::GetFunction(std::string_view name, bool create) {
   return raw;
 }
 
-uint32_t JobCore::KeyHash(const Function* fn, std::string_view key) {
+uint32_t JobCore::KeyHash(const Function* fn, std::string_view key, bool is_data) {
   uint64_t h = std::hash<std::string_view>()(key);
-  h ^= reinterpret_cast<uintptr_t>(fn) * 0x9e3779b97f4a7c15ULL;
+  h ^= (reinterpret_cast<uintptr_t>(fn) + (is_data ? 1 : 0)) * 0x9e3779b97f4a7c15ULL;
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
-Job* JobCore::FindByKey(const Function* fn, std::string_view key, uint32_t hash) const {
-  return by_key_.Find(KeyRef{fn, key}, HandleTraits::Mix(hash));
+Job* JobCore::FindByKey(const Function* fn, std::string_view key, bool is_data,
+                       uint32_t hash) const {
+  return by_key_.Find(KeyRef{fn, key, is_data}, HandleTraits::Mix(hash));
+}
+
+bool JobCore::ParseHandle(std::string_view handle, uint64_t* no) const {
+  if (handle.size() <= prefix_colon_.size() ||
+      handle.compare(0, prefix_colon_.size(), prefix_colon_) != 0) {
+    return false;
+  }
+  std::string_view digits = handle.substr(prefix_colon_.size());
+  if (digits.size() > 1 && digits[0] == '0') return false;  // handles match exactly
+  return ParseU64(digits, no);
 }
 
 Job* JobCore::FindByHandle(std::string_view handle) const {
-  if (handle.size() <= prefix_colon_.size() ||
-      handle.compare(0, prefix_colon_.size(), prefix_colon_) != 0) {
-    return nullptr;
-  }
-  std::string_view digits = handle.substr(prefix_colon_.size());
-  if (digits.size() > 1 && digits[0] == '0') return nullptr;
   uint64_t no = 0;
-  if (!ParseU64(digits, &no)) return nullptr;
+  if (!ParseHandle(handle, &no)) return nullptr;
   return by_handle_.Find(no, HandleTraits::Mix(no));
 }
 
@@ -350,8 +357,8 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
   std::string_view key = unique_is_data ? data : unique;
   uint32_t hash = 0;
   if (!key.empty()) {
-    hash = KeyHash(fn, key);
-    if (Job* existing = FindByKey(fn, key, hash)) {
+    hash = KeyHash(fn, key, unique_is_data);
+    if (Job* existing = FindByKey(fn, key, unique_is_data, hash)) {
       // Coalesce: the submitter joins the existing job and gets its handle.
       HandleBuf handle = MakeHandle(existing->handle_no);
       if (background && !existing->background()) {
@@ -394,11 +401,10 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
   out_.Packet(s.id, Command::kJobCreated, {handle.view()});
   if (!background) AttachWaiter(s, job);
 
-  int64_t now_s = clock_.WallSeconds();
-  if (when > now_s) {
+  if (when > clock_.WallSeconds()) {
     job->state = JobState::kScheduled;
     ++fn->scheduled;
-    PushTimer({NowMs() + (when - now_s) * 1000, job->handle_no, 0, 0});
+    PushTimer({NowMs() + (when * 1000 - clock_.WallMillis()), job->handle_no, 0, 0});
   } else {
     Enqueue(job);
   }
@@ -410,8 +416,8 @@ void JobCore::Restore(const StoredJob& sj) {
   std::string_view key = unique_is_data ? sj.data : sj.unique;
   uint32_t hash = 0;
   if (!key.empty()) {
-    hash = KeyHash(fn, key);
-    if (FindByKey(fn, key, hash) != nullptr) return;  // duplicate row
+    hash = KeyHash(fn, key, unique_is_data);
+    if (FindByKey(fn, key, unique_is_data, hash) != nullptr) return;  // duplicate row
   }
   Job* job = Job::Create(sj.unique, {}, sj.data);
   job->fn = fn;
@@ -425,11 +431,10 @@ void JobCore::Restore(const StoredJob& sj) {
     job->flags |= kJobIndexed;
     by_key_.Insert(job);
   }
-  int64_t now_s = clock_.WallSeconds();
-  if (sj.when > now_s) {
+  if (sj.when > clock_.WallSeconds()) {
     job->state = JobState::kScheduled;
     ++fn->scheduled;
-    PushTimer({NowMs() + (sj.when - now_s) * 1000, job->handle_no, 0, 0});
+    PushTimer({NowMs() + (sj.when * 1000 - clock_.WallMillis()), job->handle_no, 0, 0});
   } else {
     Enqueue(job);
   }
@@ -460,7 +465,7 @@ void JobCore::OnSubmitSched(Session& s, const Frame& f) {
   sc.next = next;
   uint64_t no = sc.handle_no;
   schedules_.emplace(no, std::move(sc));
-  PushTimer({NowMs() + (next - clock_.WallSeconds()) * 1000, no, 0, 2});
+  PushTimer({NowMs() + (next * 1000 - clock_.WallMillis()), no, 0, 2});
   out_.Packet(s.id, Command::kJobCreated, {HandleString(no)});
 }
 
@@ -470,14 +475,14 @@ void JobCore::FireCron(uint64_t handle_no) {
   Schedule& sc = it->second;
   int64_t now_s = clock_.WallSeconds();
   if (sc.next > now_s) {  // woke early (clock adjustments): re-arm
-    PushTimer({NowMs() + (sc.next - now_s) * 1000, handle_no, 0, 2});
+    PushTimer({NowMs() + (sc.next * 1000 - clock_.WallMillis()), handle_no, 0, 2});
     return;
   }
   Function* fn = GetFunction(sc.function, true);
   bool unique_is_data = sc.unique == "-";
   std::string_view key = unique_is_data ? std::string_view(sc.data) : std::string_view(sc.unique);
-  uint32_t hash = key.empty() ? 0 : KeyHash(fn, key);
-  if (key.empty() || FindByKey(fn, key, hash) == nullptr) {
+  uint32_t hash = key.empty() ? 0 : KeyHash(fn, key, unique_is_data);
+  if (key.empty() || FindByKey(fn, key, unique_is_data, hash) == nullptr) {
     StoredJob sj{fn->name, sc.unique, sc.data, Priority::kNormal, 0};
     Status st = store_.Add(sj);
     if (st.ok()) {
@@ -508,7 +513,7 @@ void JobCore::FireCron(uint64_t handle_no) {
     schedules_.erase(it);
     return;
   }
-  PushTimer({NowMs() + (sc.next - now_s) * 1000, handle_no, 0, 2});
+  PushTimer({NowMs() + (sc.next * 1000 - clock_.WallMillis()), handle_no, 0, 2});
 }
 
 void JobCore::AttachWaiter(Session& s, Job* job) {
@@ -712,8 +717,8 @@ void JobCore::OnCantDo(Session& s, std::string_view name) {
 }
 
 void JobCore::OnResetAbilities(Session& s) {
+  Unsleep(s);  // it can do nothing now: the requeued jobs must wake someone else
   while (Job* job = s.running.front()) Requeue(job);
-  Unsleep(s);
   for (auto& ab : s.abilities) ab->fn->workers.remove(ab.get());
   s.abilities.clear();
   s.rr = 0;
@@ -845,12 +850,8 @@ void JobCore::Requeue(Job* job) {
 void JobCore::OnGetStatus(Session& s, std::string_view handle) {
   Job* job = FindByHandle(handle);
   if (job == nullptr) {
-    bool sched = false;
-    if (handle.size() > prefix_colon_.size() &&
-        handle.compare(0, prefix_colon_.size(), prefix_colon_) == 0) {
-      uint64_t no = 0;
-      sched = ParseU64(handle.substr(prefix_colon_.size()), &no) && schedules_.count(no) > 0;
-    }
+    uint64_t no = 0;
+    bool sched = ParseHandle(handle, &no) && schedules_.count(no) > 0;
     out_.Packet(s.id, Command::kStatusRes, {handle, sched ? "1" : "0", "0", "0", "0"});
     return;
   }
@@ -865,7 +866,9 @@ void JobCore::OnGetStatusUnique(Session& s, std::string_view unique) {
   Job* job = nullptr;
   if (!unique.empty()) {
     for (auto& [name, fn] : functions_) {
-      if ((job = FindByKey(fn.get(), unique, KeyHash(fn.get(), unique))) != nullptr) break;
+      if ((job = FindByKey(fn.get(), unique, false, KeyHash(fn.get(), unique, false))) != nullptr) {
+        break;
+      }
     }
   }
   if (job == nullptr) {
@@ -1075,13 +1078,8 @@ std::string JobCore::AdminShowUniqueJobs() const {
 std::string JobCore::AdminCancel(std::string_view handle) {
   Job* job = FindByHandle(handle);
   if (job == nullptr) {
-    if (handle.size() > prefix_colon_.size() &&
-        handle.compare(0, prefix_colon_.size(), prefix_colon_) == 0) {
-      uint64_t no = 0;
-      if (ParseU64(handle.substr(prefix_colon_.size()), &no) && schedules_.erase(no) > 0) {
-        return "OK\r\n";
-      }
-    }
+    uint64_t no = 0;
+    if (ParseHandle(handle, &no) && schedules_.erase(no) > 0) return "OK\r\n";
     return "ERR UNKNOWN_JOB\r\n";
   }
   FailToWaiters(job);

@@ -112,10 +112,14 @@ class JobCore {
   struct KeyRef {
     const Function* fn;
     std::string_view key;
+    bool is_data;  // unique "-": the payload is the key (never equal to a plain unique)
   };
   struct UniqueTraits {
     static uint64_t Hash(const Job* j) { return HandleTraits::Mix(j->key_hash); }
-    static bool Eq(const Job* j, const KeyRef& k) { return j->fn == k.fn && j->key() == k.key; }
+    static bool Eq(const Job* j, const KeyRef& k) {
+      return j->fn == k.fn && ((j->flags & kJobUniqueIsData) != 0) == k.is_data &&
+             j->key() == k.key;
+    }
   };
   struct Schedule {
     uint64_t handle_no = 0;
@@ -167,9 +171,10 @@ class JobCore {
 
   // Job mechanics.
   Function* GetFunction(std::string_view name, bool create);
+  bool ParseHandle(std::string_view handle, uint64_t* no) const;
   Job* FindByHandle(std::string_view handle) const;
-  Job* FindByKey(const Function* fn, std::string_view key, uint32_t hash) const;
-  static uint32_t KeyHash(const Function* fn, std::string_view key);
+  Job* FindByKey(const Function* fn, std::string_view key, bool is_data, uint32_t hash) const;
+  static uint32_t KeyHash(const Function* fn, std::string_view key, bool is_data);
   void Enqueue(Job* job);      // make runnable at the tail of its priority and wake workers
   void Wake(Function* fn);
   Job* Take(Session& w);
