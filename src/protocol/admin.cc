@@ -76,7 +76,7 @@ AdminCommand ParseAdmin(std::string_view line) {
   if (IEquals(cmd, "workers")) return Verb(AdminVerb::kWorkers);
   if (IEquals(cmd, "prioritystatus")) return Verb(AdminVerb::kPriorityStatus);
   if (IEquals(cmd, "status")) return Verb(AdminVerb::kStatus);
-  if (IEquals(cmd, "cancel") && argc >= 3) {
+  if (IEquals(cmd, "cancel")) {
     if (argc == 3 && IEquals(t[1], "job")) {
       AdminCommand c = Verb(AdminVerb::kCancelJob);
       c.name = t[2];
