@@ -47,7 +47,7 @@ enum class Priority { kHigh, kNormal, kLow };
 
 struct ClientOptions {
   // "host[:port],..." (see ParseServerList). Empty and no GEARMAN_SERVERS: localhost:4730.
-  std::string servers;
+  std::string servers{};
   // Also use the servers in GEARMAN_SERVERS, as libgearman does.
   bool read_environment = true;
   // How long a TCP connect may take before the server counts as unreachable.
@@ -58,21 +58,21 @@ struct ClientOptions {
   Millis io_timeout{30000};
   // The default deadline of each blocking call (Do, RunTasks, ...). nullopt: no deadline
   // (Interrupt() still ends the call).
-  std::optional<Millis> timeout;
+  std::optional<Millis> timeout{};
   Millis reconnect_backoff_min{100};
   Millis reconnect_backoff_max{10000};
   // Sent as SET_CLIENT_ID on every connection when not empty (shown by `gearadmin --workers`).
-  std::string client_id;
+  std::string client_id{};
   // Ask each server for WORK_EXCEPTION packets (OPTION_REQ "exceptions"). Without it servers
   // turn a worker's exception into a plain WORK_FAIL. A server that refuses the option is used
   // without it.
   bool exceptions = true;
-  LogFn log;
+  LogFn log{};
 };
 
 struct JobHandle {
-  std::string handle;  // as the server assigned it, e.g. "H:host:42"
-  std::string server;  // "host:port" of the server that holds the job
+  std::string handle{};  // as the server assigned it, e.g. "H:host:42"
+  std::string server{};  // "host:port" of the server that holds the job
 };
 
 struct JobStatus {
@@ -82,19 +82,19 @@ struct JobStatus {
   uint32_t denominator = 0;
   // From GET_STATUS_UNIQUE only: clients waiting for the job (gearmand 1.1 always says 0).
   uint32_t waiting_clients = 0;
-  std::string server;  // the server that answered (for an unknown job: the last one asked)
+  std::string server{};  // the server that answered (for an unknown job: the last one asked)
 };
 
 // Options of one blocking submit.
 struct CallOptions {
   Priority priority = Priority::kNormal;
-  Unique unique;                  // default: none for foreground, a UUID for background
-  std::optional<Millis> timeout;  // nullopt: ClientOptions::timeout
+  Unique unique{};                  // default: none for foreground, a UUID for background
+  std::optional<Millis> timeout{};  // nullopt: ClientOptions::timeout
   // Foreground only. When on_data is set, WORK_DATA chunks go to it; otherwise they are
   // prepended, in order, to the result that Do() returns (libgearman's behaviour).
-  std::function<void(std::string_view data)> on_data;
-  std::function<void(std::string_view warning)> on_warning;
-  std::function<void(uint32_t numerator, uint32_t denominator)> on_status;
+  std::function<void(std::string_view data)> on_data{};
+  std::function<void(std::string_view warning)> on_warning{};
+  std::function<void(uint32_t numerator, uint32_t denominator)> on_status{};
 };
 
 enum class TaskState {
@@ -142,26 +142,26 @@ class Task {
 // task ends successfully at on_created. When on_exception is not set, an exception is reported
 // to on_fail as Errc::kJobException.
 struct TaskHandlers {
-  std::function<void(const Task&)> on_created;
-  std::function<void(const Task&, std::string_view data)> on_data;
-  std::function<void(const Task&, std::string_view warning)> on_warning;
-  std::function<void(const Task&, uint32_t numerator, uint32_t denominator)> on_status;
-  std::function<void(const Task&, std::string_view result)> on_complete;
-  std::function<void(const Task&, std::string_view exception)> on_exception;
-  std::function<void(const Task&, const Error& error)> on_fail;
+  std::function<void(const Task&)> on_created{};
+  std::function<void(const Task&, std::string_view data)> on_data{};
+  std::function<void(const Task&, std::string_view warning)> on_warning{};
+  std::function<void(const Task&, uint32_t numerator, uint32_t denominator)> on_status{};
+  std::function<void(const Task&, std::string_view result)> on_complete{};
+  std::function<void(const Task&, std::string_view exception)> on_exception{};
+  std::function<void(const Task&, const Error& error)> on_fail{};
 };
 
 struct TaskSpec {
-  std::string function;
-  std::string payload;
-  Unique unique;
+  std::string function{};
+  std::string payload{};
+  Unique unique{};
   Priority priority = Priority::kNormal;
   bool background = false;
   // An epoch job (SUBMIT_JOB_EPOCH): background, normal priority, not run before `when`.
-  std::optional<std::chrono::system_clock::time_point> when;
+  std::optional<std::chrono::system_clock::time_point> when{};
   // Non-empty: a reduce job (SUBMIT_REDUCE_JOB[_BACKGROUND]); normal priority.
-  std::string reducer;
-  TaskHandlers handlers;
+  std::string reducer{};
+  TaskHandlers handlers{};
 };
 
 class Client {

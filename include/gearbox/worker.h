@@ -35,7 +35,7 @@ namespace gearbox {
 
 struct WorkerOptions {
   // "host[:port],..." (see ParseServerList). Empty and no GEARMAN_SERVERS: localhost:4730.
-  std::string servers;
+  std::string servers{};
   bool read_environment = true;
   // Jobs run in parallel (handler threads). At most this many jobs are held at once.
   size_t concurrency = 1;
@@ -50,9 +50,9 @@ struct WorkerOptions {
   std::chrono::milliseconds reconnect_backoff_min{100};
   std::chrono::milliseconds reconnect_backoff_max{5000};
   // Run() returns (with kTimeout) when no job has arrived for this long (nullopt: never).
-  std::optional<std::chrono::milliseconds> idle_timeout;
+  std::optional<std::chrono::milliseconds> idle_timeout{};
   // Sent as SET_CLIENT_ID on every connection when not empty.
-  std::string client_id;
+  std::string client_id{};
   enum class Grab {
     kAuto,   // GRAB_JOB_UNIQ; GRAB_JOB_ALL when a function is registered with reducer = true
     kPlain,  // GRAB_JOB (for servers without the UNIQ variant, e.g. Perl's Gearman::Server)
@@ -60,13 +60,13 @@ struct WorkerOptions {
     kAll,    // GRAB_JOB_ALL
   };
   Grab grab = Grab::kAuto;
-  LogFn log;
+  LogFn log{};
 };
 
 struct FunctionOptions {
   // Sent as CAN_DO_TIMEOUT (milliseconds; gearmand raises values below 1 s to 1 s): the server
   // takes the job back from a worker that holds it longer.
-  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> timeout{};
   // The function is a reduce step: grab with GRAB_JOB_ALL so Job::reducer() is filled in.
   bool reducer = false;
 };
