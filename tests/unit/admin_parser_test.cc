@@ -107,8 +107,8 @@ INSTANTIATE_TEST_SUITE_P(
         // cancel
         Case{"cancel job H:vm:5", V::kCancelJob, "H:vm:5"},
         Case{"CANCEL JOB H:vm:5", V::kCancelJob, "H:vm:5"},
-        Case{"cancel", V::kReply, "", Unknown("cancel")},
-        Case{"cancel job", V::kReply, "", Unknown("cancel")},
+        Case{"cancel", V::kReply, "", Invalid("cancel")},
+        Case{"cancel job", V::kReply, "", Invalid("cancel")},
         Case{"cancel foo H:vm:5", V::kReply, "", Invalid("cancel")},
         Case{"cancel job H:vm:5 extra", V::kReply, "", Invalid("cancel")},
         // create / drop

@@ -119,6 +119,17 @@ TEST_F(AdminText, CancelOfARunningJobFailsItsClientsAndDiscardsTheWorkersResult)
   EXPECT_EQ(core().job_count(), 0u);
 }
 
+TEST_F(AdminText, CancelledRunningJobIsNotJoinedByALaterSubmit) {
+  // Its result is discarded, so a new submit with the same unique must not wait for it.
+  Submit(1, "f", "u");
+  Worker(2, {"f"});
+  Grab(2);
+  EXPECT_EQ(Admin("cancel job H:t:1"), "OK\r\n");
+  EXPECT_NE(Submit(3, "f", "u"), "H:t:1");
+  Send(2, Command::kWorkComplete, {"H:t:1", "stale"});
+  EXPECT_THAT(Take(3), IsEmpty());
+}
+
 TEST_F(AdminText, CancelledRunningJobIsNotRetriedWhenItsWorkerDies) {
   Submit(1, "f", "", "", Command::kSubmitJobBg);
   Worker(2, {"f"});
@@ -141,7 +152,9 @@ TEST_F(AdminText, CancelWithWrongArgumentsIsInvalidArguments) {
   EXPECT_EQ(Admin("cancel jobs H:t:1"),
             "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+"
             "cancel\r\n");
-  EXPECT_EQ(Admin("cancel"), "ERR UNKNOWN_COMMAND Unknown+server+commandcancel\r\n");
+  EXPECT_EQ(Admin("cancel"),
+            "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+"
+            "cancel\r\n");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -404,6 +404,24 @@ TEST_F(Epoch, TimeInThePastOrZeroMeansNow) {
   EXPECT_EQ(Grab(2), "JOB_ASSIGN|H:t:3|f|now");
 }
 
+TEST_F(Epoch, FarFutureTimeNeverMakesTheJobRunnableEarly) {
+  // 2^62 seconds: the largest time the parser takes. Milliseconds until then do not fit in
+  // 64 bits; the job must neither run now nor be refused with anything but INVALID_ARGUMENT.
+  Worker(2, {"f"});
+  Connect(1);
+  Send(1, Command::kSubmitJobEpoch, {"f", "", "4611686018427387904", "far"});
+  std::vector<std::string> got = Take(1);
+  ASSERT_EQ(got.size(), 1u);
+  if (got[0].rfind("ERROR|", 0) == 0) {
+    EXPECT_EQ(got[0].rfind("ERROR|INVALID_ARGUMENT|", 0), 0u) << got[0];
+    return;
+  }
+  EXPECT_EQ(got[0], "JOB_CREATED|H:t:1");
+  EXPECT_NE(core().MillisUntilNextTimer(), 0);
+  Advance(1000);
+  EXPECT_EQ(Grab(2), "NO_JOB");
+}
+
 TEST_F(Epoch, JobIsBackgroundAndStoredWithItsTime) {
   Connect(1);
   std::string when = When(100);
