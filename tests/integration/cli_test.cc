@@ -57,15 +57,15 @@ bool IPv6LoopbackUsable() {
   return ok;
 }
 
-class CliTest : public ::testing::TestWithParam<Impl> {
+class CliTest : public ::testing::TestWithParam<Shape> {
  protected:
   void SetUp() override {
-    if (GetParam() == Impl::kReference && ReferenceGearmand().empty()) {
+    if (GetParam().impl == Impl::kReference && ReferenceGearmand().empty()) {
       GTEST_SKIP() << "Debian's gearmand is not installed";
     }
   }
-  bool ours() const { return GetParam() == Impl::kOurs; }
-  std::string Binary() const { return BinaryFor(GetParam()); }
+  bool ours() const { return GetParam().impl == Impl::kOurs; }
+  std::string Binary() const { return BinaryFor(GetParam().impl); }
   RunResult Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
     ProcessSpec spec;
     spec.argv = {Binary()};
@@ -368,10 +368,11 @@ TEST_P(CliTest, CompatibilityFlagsAreAccepted) {
   EXPECT_EQ(SubmitHandle(s->port()), "H:flags:1");
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, CliTest, ::testing::Values(Impl::kOurs, Impl::kReference),
-                         [](const ::testing::TestParamInfo<Impl>& i) {
-                           return i.param == Impl::kOurs ? std::string("Ours")
-                                                         : std::string("Gearmand1_1_20");
+INSTANTIATE_TEST_SUITE_P(Servers, CliTest,
+                         ::testing::Values(Shape{Impl::kOurs, 0}, Shape{Impl::kReference, 0}),
+                         [](const ::testing::TestParamInfo<Shape>& i) {
+                           return i.param.impl == Impl::kOurs ? std::string("Ours")
+                                                              : std::string("Gearmand1_1_20");
                          });
 
 // ---------------------------------------------------------------------------------------------

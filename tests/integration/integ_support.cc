@@ -27,6 +27,16 @@ std::string H(uint64_t n) {
   return std::string(kPrefix) + ":" + std::to_string(n);
 }
 
+void PrintTo(const Shape& shape, std::ostream* os) {
+  if (shape.impl == Impl::kReference) {
+    *os << "gearmand 1.1.20";
+  } else if (shape.threads > 0) {
+    *os << "ours -t " << shape.threads;
+  } else {
+    *os << "ours";
+  }
+}
+
 std::vector<Shape> AllShapes() {
   return {{Impl::kOurs, 1}, {Impl::kOurs, 4}, {Impl::kReference, 0}};
 }

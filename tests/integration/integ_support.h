@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,8 @@ struct Shape {
   Impl impl;
   int threads;  // ours: the -t value (1 = one loop, 4 = I/O threads + core); reference: unused
 };
+// gtest prints parameters with this (ctest names show "ours -t 4" instead of raw bytes).
+void PrintTo(const Shape& shape, std::ostream* os);
 std::vector<Shape> AllShapes();  // ours -t 1, ours -t 4, reference
 std::vector<Shape> OurShapes();  // ours -t 1, ours -t 4
 std::string ShapeName(const ::testing::TestParamInfo<Shape>& info);
