@@ -228,7 +228,7 @@ md = [f"# Gearbox vs gearmand 1.1.20 — {machine.get('date', '')}", "",
       f"Machine: {machine.get('cpu')}, {machine.get('nproc')} CPUs, {machine.get('mem')} RAM, "
       f"Linux {machine.get('kernel')}. Gearbox {machine.get('commit')}; {machine.get('gearmand')}.",
       f"Both servers `-t {main_t}`, started fresh for every run; medians of {machine.get('rounds')} "
-      f"rounds (rows marked (1 run): a single run). Command: `{machine.get('command')}`.", ""]
+      f"rounds (rows marked (1 run): a single run; gearmand's 1M-deep drain runs once). Command: `{machine.get('command')}`.", ""]
 lines, rows = table(main_t)
 md += lines
 summary = {"machine": machine, "threads": main_t, "rows": rows, "scaling": {}}
@@ -297,7 +297,9 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10300 ]; then
 fi
 
 # --- scenarios ----------------------------------------------------------------------------------
-# id | servers (both, ours) | when (rounds: every round; once: round 1) | gearbox-load arguments
+# id | servers (both, ours, none) | when | gearbox-load arguments
+# when: rounds = every round; once = round 1 only; ours-rounds = both in round 1, then ours only
+# (for runs where gearmand alone takes minutes).
 SCEN=()
 scenario() { SCEN+=("$1|$2|$3|$4"); }
 if [ "$QUICK" = 0 ]; then
@@ -310,11 +312,11 @@ if [ "$QUICK" = 0 ]; then
   scenario submit        both rounds "submit-bg -n 300000 -c 4 -w 64 --no-cleanup"
   scenario memory        both rounds "memory -n 200000 --payload 100 -k 4 -g 8"
   scenario connections   both rounds "connections --connections 10000 --with-roundtrip -n 100000 -c 4 -w 16 -k 4 -g 4"
-  scenario shallow       both once   "drain -n 10000 --repeat 5 -c 4 -w 64 -k 4 -g 8"
-  scenario deep          both once   "memory -n 1000000 --payload 100 --drain-jobs 100000 -k 4 -g 8 --timeout 120"
+  scenario shallow       both rounds "drain -n 10000 --repeat 3 -c 4 -w 64 -k 4 -g 8"
+  scenario deep          both ours-rounds "memory -n 1000000 --payload 100 --drain-jobs 100000 -k 4 -g 8 --timeout 120"
   if [ "$FULL" = 1 ]; then
     scenario drained     both once   "memory -n 1000000 --payload 100 -k 4 -g 8 --timeout 300"
-    scenario huge        both once   "memory -n 10000000 --payload 100 -k 4 -g 8 --timeout 300"
+    scenario huge        ours once   "memory -n 10000000 --payload 100 -k 4 -g 8 --timeout 300"
   else
     scenario drained     ours once   "memory -n 1000000 --payload 100 -k 4 -g 8 --timeout 120"
     scenario huge        ours once   "memory -n 10000000 --payload 100 -k 4 -g 8 --timeout 120"
@@ -431,6 +433,7 @@ run_scenarios() {  # threads, then the ids allowed ("" = all)
       selected "$id" || continue
       if [ -n "$allowed" ]; then case " $allowed " in *" $id "*) ;; *) continue ;; esac; fi
       [ "$when" = once ] && [ "$round" != 1 ] && continue
+      [ "$when" = ours-rounds ] && [ "$round" != 1 ] && who=ours
       # shellcheck disable=SC2086
       case "$who" in
         both) run_one "$id" ours "$threads" "$round" $args
