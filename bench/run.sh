@@ -312,7 +312,7 @@ if [ "$QUICK" = 0 ]; then
   scenario submit        both rounds "submit-bg -n 300000 -c 4 -w 64 --no-cleanup"
   scenario memory        both rounds "memory -n 200000 --payload 100 -k 4 -g 8"
   scenario connections   both rounds "connections --connections 10000 --with-roundtrip -n 100000 -c 4 -w 16 -k 4 -g 4"
-  scenario shallow       both rounds "drain -n 10000 --repeat 3 -c 4 -w 64 -k 4 -g 8"
+  scenario shallow       both rounds "drain -n 10000 --repeat 5 -c 4 -w 64 -k 4 -g 8"
   scenario deep          both ours-rounds "memory -n 1000000 --payload 100 --drain-jobs 100000 -k 4 -g 8 --timeout 120"
   if [ "$FULL" = 1 ]; then
     scenario drained     both once   "memory -n 1000000 --payload 100 -k 4 -g 8 --timeout 300"

@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
                  "memory: the server's pid (default: ask it with the `getpid` admin command)");
   app.add_option("--settle-ms", o.settle_ms, "memory: wait before each RSS reading")
       ->capture_default_str();
+  app.add_option("--drain-jobs", o.drain_jobs,
+                 "memory: drain only this many jobs (the rate with a deep queue); default all");
   app.add_option("--repeat", o.repeat, "drain: fill+drain cycles; the median is reported")
       ->capture_default_str();
   app.add_flag("--no-cleanup", no_cleanup, "submit-bg: leave the jobs queued (default: drain)");

@@ -157,7 +157,9 @@ void Worker::OnPacket(const protocol::Frame& frame) {
       Send(Command::kWorkComplete, {frame.arg(0), w_->result});
       phase_->completed.fetch_add(1, std::memory_order_relaxed);
       if (counts_progress_) phase_->Advance();
-      if (!settling_) Grab();
+      // Once the phase is done, grabbing more would take jobs beyond the target (a partial
+      // drain must leave the rest queued).
+      if (!settling_ && !phase_->done.load(std::memory_order_relaxed)) Grab();
       return;
     }
     case Command::kNoJob:

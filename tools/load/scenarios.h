@@ -31,6 +31,7 @@ struct Options {
   bool with_roundtrip = false;     // connections: measure a round trip while they are held
   int server_pid = 0;              // memory: the server's pid (default: ask with `getpid`)
   int settle_ms = 500;             // memory: wait before reading RSS
+  uint64_t drain_jobs = 0;         // memory: drain only this many (0: all)
   uint32_t repeat = 1;             // drain: fill+drain cycles (median reported)
   bool cleanup = true;             // submit-bg: drain the jobs afterwards (untimed)
   double timeout_s = 30;           // fail when no progress for this long
