@@ -334,6 +334,14 @@ struct Client::Impl {
       CheckTimers(now);
       for (auto& sp : slots) {
         ServerSlot& slot = *sp;
+        // A connection that sat idle may have been closed by a server that restarted since:
+        // find out before writing a request into it.
+        if (!slot.to_send.empty() && slot.conn.state() == Connection::State::kConnected &&
+            slot.session.idle() && slot.conn.PeerClosed()) {
+          Log(slot.conn.name() + " closed the idle connection; reconnecting");
+          slot.conn.Close();
+          slot.session.TakeAll();
+        }
         if (!slot.to_send.empty() && slot.conn.state() == Connection::State::kClosed) {
           StartConnect(slot, now);
         }

@@ -172,6 +172,15 @@ Expected<void> Connection::Flush() {
   return {};
 }
 
+bool Connection::PeerClosed() const {
+  if (state_ != State::kConnected) return false;
+  char c;
+  ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+  return false;
+}
+
 void Connection::Close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;

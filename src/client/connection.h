@@ -52,6 +52,10 @@ class Connection {
   // Writes as much queued output as the socket takes.
   Expected<void> Flush();
 
+  // For an idle connection: true if the server has closed it (EOF or an error is pending), so
+  // it can be replaced before a request is written into it.
+  bool PeerClosed() const;
+
   // Closes the socket and drops buffered input and output.
   void Close();
 

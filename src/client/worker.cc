@@ -458,9 +458,14 @@ struct Worker::Impl {
           timed_out = true;
         }
         if (stopping && running == 0 && !Grabbing()) {
+          // Done once the last results are written (poll waits for POLLOUT otherwise).
           bool pending_output = false;
           for (auto& c : conns) {
-            if (c->conn.state() == Connection::State::kConnected && c->conn.wants_write()) {
+            if (c->conn.state() != Connection::State::kConnected || !c->conn.wants_write())
+              continue;
+            if (auto w = c->conn.Flush(); !w.ok()) {
+              Lost(*c, w.error().message(), now);
+            } else if (c->conn.wants_write()) {
               pending_output = true;
             }
           }
@@ -724,6 +729,10 @@ Expected<void> Worker::Connect() {
   for (auto& c : impl_->conns)
     c->ever_tried = false;
   auto r = impl_->Loop(false);
+  // Send the registrations now rather than when Run() starts.
+  for (auto& c : impl_->conns) {
+    if (c->conn.state() == Connection::State::kConnected) (void)c->conn.Flush();
+  }
   {
     std::lock_guard<std::mutex> l(impl_->mu);
     impl_->run_active = false;
