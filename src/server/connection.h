@@ -4,6 +4,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,7 @@ class InBuffer {
   void Commit(size_t n) { len_ += n; }
   void Consume(size_t n);
   void Assign(std::string_view bytes);
+  void Append(std::string_view bytes);
   size_t capacity() const { return cap_; }
 
  private:
@@ -54,6 +56,11 @@ struct Connection {
   bool shut = false;          // no more input: the sink has been told Closed()
   bool dead = false;          // socket unusable: output is dropped
   bool released = false;      // the core has forgotten the session
+  // io_uring engine only:
+  bool recv_armed = false;    // a multishot receive is pending
+  bool write_inflight = false;
+  int pending_ops = 0;        // submitted operations not yet completed
+  std::unique_ptr<iovec[]> iov;  // the in-flight write's vector (kept until it completes)
 };
 
 }  // namespace gearbox::server

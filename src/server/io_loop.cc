@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "server/uring.h"
 
 namespace gearbox::server {
 
@@ -64,6 +66,12 @@ void InBuffer::Consume(size_t n) {
   len_ -= n;
 }
 
+void InBuffer::Append(std::string_view bytes) {
+  if (bytes.empty()) return;
+  std::memcpy(Reserve(bytes.size()), bytes.data(), bytes.size());
+  len_ += bytes.size();
+}
+
 void InBuffer::Assign(std::string_view bytes) {
   len_ = 0;
   if (bytes.empty()) {
@@ -82,6 +90,11 @@ IoLoop::IoLoop(EventLoop& loop, IoConfig config, uint32_t index, uint32_t stride
   scratch_.reset(new char[kScratchSize]);
   if (config_.hard_limit == 0) {
     config_.hard_limit = 2 * size_t{config_.limits.max_packet} + 64 * 1024 * 1024;
+  }
+  if (config_.use_uring) {
+    std::string why;
+    uring_ = Uring::Create(loop_, [this] { OnCompletions(); }, &why);
+    if (!uring_) GB_LOG(kNotice, "io_uring unavailable ({}); using epoll", why);
   }
 }
 
@@ -121,8 +134,15 @@ void IoLoop::Adopt(int fd, const sockaddr_storage& peer) {
   c->owner = this;
   c->fd = fd;
   c->sid = index_ + slot * stride_;
-  c->read_ev = event_new(loop_.base(), fd, EV_READ | EV_PERSIST, &IoLoop::OnReadable, c.get());
-  c->write_ev = event_new(loop_.base(), fd, EV_WRITE | EV_PERSIST, &IoLoop::OnWritable, c.get());
+  if (uring_) {
+    // io_uring waits for readiness itself; a non-blocking socket would make it return EAGAIN.
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  } else {
+    c->read_ev = event_new(loop_.base(), fd, EV_READ | EV_PERSIST, &IoLoop::OnReadable, c.get());
+    c->write_ev =
+        event_new(loop_.base(), fd, EV_WRITE | EV_PERSIST, &IoLoop::OnWritable, c.get());
+  }
   Connection* raw = c.get();
   slots_[slot] = std::move(c);
   ++live_;
@@ -137,7 +157,13 @@ void IoLoop::Adopt(int fd, const sockaddr_storage& peer) {
 void IoLoop::SetReading(Connection* c, bool on) {
   if (c->reading == on) return;
   c->reading = on;
-  if (on) {
+  if (uring_) {
+    if (on) {
+      ArmRecv(c);
+    } else {
+      CancelRecv(c);
+    }
+  } else if (on) {
     event_add(c->read_ev, nullptr);
   } else {
     event_del(c->read_ev);
@@ -145,7 +171,7 @@ void IoLoop::SetReading(Connection* c, bool on) {
 }
 
 void IoLoop::SetWriting(Connection* c, bool on) {
-  if (c->writing == on) return;
+  if (uring_ || c->writing == on) return;
   c->writing = on;
   if (on) {
     event_add(c->write_ev, nullptr);
@@ -185,6 +211,32 @@ size_t IoLoop::Scan(std::string_view data, size_t* need, protocol::DecodeError* 
   return pos;
 }
 
+void IoLoop::Ingest(Connection* c, std::string_view data) {
+  std::string_view work = data;
+  bool transient = c->in.empty();
+  if (!transient) {
+    c->in.Append(data);
+    work = c->in.view();
+  }
+  size_t need = 0;
+  protocol::DecodeError fatal;
+  size_t run = Scan(work, &need, &fatal);
+  if (run > 0) sink_->Items(c->sid, work.substr(0, run));
+  if (fatal != protocol::DecodeError::kNone) {
+    GB_LOG(kInfo, "Closing fd {}: {}", c->fd, protocol::ErrorName(fatal));
+    c->in.Assign({});
+    sink_->Fatal(c->sid, fatal);
+    Shut(c);
+    return;
+  }
+  if (transient) {
+    c->in.Assign(work.substr(run));
+  } else {
+    c->in.Consume(run);
+  }
+  c->need = need;
+}
+
 void IoLoop::Read(Connection* c) {
   for (int round = 0; round < kReadRounds; ++round) {
     if (c->shut || !c->reading) return;
@@ -213,45 +265,44 @@ void IoLoop::Read(Connection* c) {
       return;
     }
     if (n == 0) {
-      // Peer closed its side. A last text line without a newline still counts (nc-style).
-      if (!c->in.empty() && c->in.view()[0] != '\0') {
-        std::string line(c->in.view());
-        line.push_back('\n');
-        c->in.Assign({});
-        size_t need = 0;
-        protocol::DecodeError fatal;
-        size_t run = Scan(line, &need, &fatal);
-        if (run > 0) sink_->Items(c->sid, std::string_view(line).substr(0, run));
-      }
-      Shut(c);
+      OnPeerClosed(c);
       return;
     }
-    std::string_view data;
     if (into_scratch) {
-      data = std::string_view(dst, static_cast<size_t>(n));
+      Ingest(c, std::string_view(dst, static_cast<size_t>(n)));
     } else {
+      // The bytes are already in c->in: frame from there.
       c->in.Commit(static_cast<size_t>(n));
-      data = c->in.view();
-    }
-    size_t need = 0;
-    protocol::DecodeError fatal;
-    size_t run = Scan(data, &need, &fatal);
-    if (run > 0) sink_->Items(c->sid, data.substr(0, run));
-    if (fatal != protocol::DecodeError::kNone) {
-      GB_LOG(kInfo, "Closing fd {}: {}", c->fd, protocol::ErrorName(fatal));
-      c->in.Assign({});
-      sink_->Fatal(c->sid, fatal);
-      Shut(c);
-      return;
-    }
-    if (into_scratch) {
-      c->in.Assign(data.substr(run));
-    } else {
+      std::string_view work = c->in.view();
+      size_t need = 0;
+      protocol::DecodeError fatal;
+      size_t run = Scan(work, &need, &fatal);
+      if (run > 0) sink_->Items(c->sid, work.substr(0, run));
+      if (fatal != protocol::DecodeError::kNone) {
+        GB_LOG(kInfo, "Closing fd {}: {}", c->fd, protocol::ErrorName(fatal));
+        c->in.Assign({});
+        sink_->Fatal(c->sid, fatal);
+        Shut(c);
+        return;
+      }
       c->in.Consume(run);
+      c->need = need;
     }
-    c->need = need;
     if (static_cast<size_t>(n) < room) return;  // drained the socket
   }
+}
+
+void IoLoop::OnPeerClosed(Connection* c) {
+  if (!c->in.empty() && c->in.view()[0] != '\0') {
+    std::string line(c->in.view());
+    line.push_back('\n');
+    c->in.Assign({});
+    size_t need = 0;
+    protocol::DecodeError fatal;
+    size_t run = Scan(line, &need, &fatal);
+    if (run > 0) sink_->Items(c->sid, std::string_view(line).substr(0, run));
+  }
+  Shut(c);
 }
 
 void IoLoop::Shut(Connection* c) {
@@ -259,7 +310,7 @@ void IoLoop::Shut(Connection* c) {
   c->shut = true;
   SetReading(c, false);
   if (c->dead) {
-    c->out.Clear();
+    if (!c->write_inflight) c->out.Clear();
     SetWriting(c, false);
   }
   MarkDirty(c);
@@ -295,33 +346,38 @@ void IoLoop::Released(core::SessionId sid) {
 }
 
 void IoLoop::Flush(Connection* c) {
-  while (!c->dead && !c->out.empty()) {
-    iovec iov[kMaxIov];
-    int cnt = c->out.FillIov(iov, kMaxIov);
-    ssize_t n = ::writev(c->fd, iov, cnt);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      GB_LOG(kInfo, "Write error on fd {}: {}", c->fd, std::strerror(errno));
-      c->dead = true;
-      c->out.Clear();
-      SetWriting(c, false);
-      Shut(c);
-      break;
+  if (uring_) {
+    if (!c->dead && !c->write_inflight && !c->out.empty()) SubmitWrite(c);
+  } else {
+    while (!c->dead && !c->out.empty()) {
+      iovec iov[kMaxIov];
+      int cnt = c->out.FillIov(iov, kMaxIov);
+      ssize_t n = ::writev(c->fd, iov, cnt);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        GB_LOG(kInfo, "Write error on fd {}: {}", c->fd, std::strerror(errno));
+        c->dead = true;
+        c->out.Clear();
+        SetWriting(c, false);
+        Shut(c);
+        break;
+      }
+      c->out.Consume(static_cast<size_t>(n));
     }
-    c->out.Consume(static_cast<size_t>(n));
+    if (!c->dead) SetWriting(c, !c->out.empty());
   }
   if (c->dead) {
     MarkDirty(c);
     return;
   }
-  SetWriting(c, !c->out.empty());
   // Back-pressure: a connection that does not read its replies stops being read.
   size_t pending = c->out.size();
   if (pending > config_.hard_limit) {
-    GB_LOG(kWarning, "Closing fd {}: {} bytes of replies unread", c->fd, pending);
-    c->dead = true;
-    c->out.Clear();
+    GB_LOG(kError, "Closing fd {}: {} bytes of replies unread (the peer does not read)", c->fd,
+           pending);
+    Kill(c);
+    if (!c->write_inflight) c->out.Clear();
     SetWriting(c, false);
     Shut(c);
     MarkDirty(c);
@@ -336,10 +392,21 @@ void IoLoop::Flush(Connection* c) {
       SetReading(c, true);
     }
   }
-  if (c->out.empty() && c->shut && c->released) MarkDirty(c);
+}
+
+void IoLoop::Kill(Connection* c) {
+  if (c->dead) return;
+  c->dead = true;
+  // Operations in flight on the socket (a write to a peer that never reads) end now.
+  if (c->pending_ops > 0) ::shutdown(c->fd, SHUT_RDWR);
+}
+
+bool IoLoop::Finished(const Connection* c) const {
+  return c->shut && c->released && (c->dead || c->out.empty()) && c->pending_ops == 0;
 }
 
 void IoLoop::EndOfTurn() {
+  if (uring_) OnCompletions();
   if (sink_ != nullptr) sink_->EndOfTurn();
   // Flushing may mark more connections dirty (closures); loop until quiet.
   while (!dirty_.empty()) {
@@ -347,22 +414,39 @@ void IoLoop::EndOfTurn() {
     batch.swap(dirty_);
     for (Connection* c : batch) c->dirty = false;
     for (Connection* c : batch) {
-      if (!c->dead && !c->out.empty()) Flush(c);
+      if (!c->dead) Flush(c);  // also when empty: a drained queue may resume reading
     }
     for (Connection* c : batch) {
-      if (c->shut && c->released && (c->dead || c->out.empty())) Destroy(c);
+      if (Finished(c)) {
+        Destroy(c);
+      } else if (uring_ && c->shut && c->released && (c->dead || c->out.empty()) &&
+                 c->recv_armed) {
+        CancelRecv(c);  // the last operation standing; Destroy follows its completion
+      }
     }
+  }
+  if (uring_) {
+    // Receives that found no free buffer try again now that this turn returned some.
+    if (!starved_.empty()) {
+      std::vector<Connection*> again;
+      again.swap(starved_);
+      for (Connection* c : again) {
+        if (c->reading && !c->shut && !c->recv_armed) ArmRecv(c);
+      }
+    }
+    uring_->Submit();
   }
 }
 
 void IoLoop::Destroy(Connection* c) {
   uint32_t slot = (c->sid - index_) / stride_;
   GB_LOG(kInfo, "Closed connection fd {}", c->fd);
-  event_free(c->read_ev);
-  event_free(c->write_ev);
+  if (c->read_ev != nullptr) event_free(c->read_ev);
+  if (c->write_ev != nullptr) event_free(c->write_ev);
   ::close(c->fd);
-  // Remove from the dirty list if it was re-added during this pass.
+  // Remove from the lists it may still be on.
   dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
+  starved_.erase(std::remove(starved_.begin(), starved_.end(), c), starved_.end());
   slots_[slot].reset();
   free_slots_.push_back(slot);
   --live_;
@@ -371,13 +455,104 @@ void IoLoop::Destroy(Connection* c) {
 void IoLoop::CloseAll() {
   for (auto& c : slots_) {
     if (!c) continue;
-    event_free(c->read_ev);
-    event_free(c->write_ev);
+    if (c->read_ev != nullptr) event_free(c->read_ev);
+    if (c->write_ev != nullptr) event_free(c->write_ev);
     ::close(c->fd);
-    c.reset();
   }
+  // With io_uring, in-flight operations reference connections: tear the ring down first.
+  uring_.reset();
+  slots_.clear();
   dirty_.clear();
+  starved_.clear();
   live_ = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// io_uring engine. user_data = Connection* | operation (connections are 8-byte aligned).
+
+namespace {
+constexpr uint64_t kOpRecv = 1;
+constexpr uint64_t kOpWrite = 2;
+constexpr uint64_t kOpCancel = 3;
+constexpr uint64_t kOpMask = 7;
+}  // namespace
+
+void IoLoop::ArmRecv(Connection* c) {
+  if (c->recv_armed || c->shut) return;
+  io_uring_sqe* sqe = uring_->Sqe();
+  io_uring_prep_recv_multishot(sqe, c->fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = Uring::kBufferGroup;
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(c) | kOpRecv);
+  c->recv_armed = true;
+  ++c->pending_ops;
+}
+
+void IoLoop::CancelRecv(Connection* c) {
+  if (!c->recv_armed) return;
+  io_uring_sqe* sqe = uring_->Sqe();
+  io_uring_prep_cancel64(sqe, reinterpret_cast<uint64_t>(c) | kOpRecv, 0);
+  io_uring_sqe_set_data64(sqe, kOpCancel);
+}
+
+void IoLoop::SubmitWrite(Connection* c) {
+  if (!c->iov) c->iov.reset(new iovec[kMaxIov]);
+  int cnt = c->out.FillIov(c->iov.get(), kMaxIov);
+  io_uring_sqe* sqe = uring_->Sqe();
+  io_uring_prep_writev(sqe, c->fd, c->iov.get(), static_cast<unsigned>(cnt), 0);
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(c) | kOpWrite);
+  c->write_inflight = true;
+  ++c->pending_ops;
+}
+
+void IoLoop::OnCompletions() {
+  uring_->Reap([this](io_uring_cqe* cqe) {
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    uint64_t op = ud & kOpMask;
+    if (op == kOpCancel || ud == 0) return;
+    auto* c = reinterpret_cast<Connection*>(ud & ~kOpMask);
+    int res = cqe->res;
+    if (op == kOpRecv) {
+      bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+      if (cqe->flags & IORING_CQE_F_BUFFER) {
+        auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        if (res > 0 && !c->shut) Ingest(c, uring_->Buffer(bid, static_cast<size_t>(res)));
+        uring_->ReturnBuffer(bid);
+      }
+      if (!more) {
+        c->recv_armed = false;
+        --c->pending_ops;
+        if (res == 0 && !c->shut) {
+          OnPeerClosed(c);
+        } else if (res == -ENOBUFS) {
+          if (c->reading && !c->shut) starved_.push_back(c);
+        } else if (res < 0 && res != -ECANCELED && !c->shut) {
+          GB_LOG(kInfo, "Read error on fd {}: {}", c->fd, std::strerror(-res));
+          Kill(c);
+          Shut(c);
+        } else if (c->reading && !c->shut) {
+          // The kernel ended the multishot, or reading resumed before a cancel completed.
+          ArmRecv(c);
+        }
+      }
+    } else if (op == kOpWrite) {
+      c->write_inflight = false;
+      --c->pending_ops;
+      if (res < 0) {
+        if (res != -EAGAIN && res != -EINTR) {
+          if (!c->dead) GB_LOG(kInfo, "Write error on fd {}: {}", c->fd, std::strerror(-res));
+          Kill(c);
+          c->out.Clear();
+          Shut(c);
+        }
+      } else {
+        c->out.Consume(static_cast<size_t>(res));
+      }
+      if (c->dead) c->out.Clear();
+      if (c->out.empty()) c->iov.reset();
+    }
+    MarkDirty(c);
+  });
 }
 
 }  // namespace gearbox::server

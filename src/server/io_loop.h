@@ -44,6 +44,7 @@ struct IoConfig {
   size_t high_water = 4 * 1024 * 1024;  // stop reading a connection above this much output
   size_t low_water = 1024 * 1024;       // resume below this
   size_t hard_limit = 0;                // close a reader this far behind (0: derived)
+  bool use_uring = true;                // io_uring for connection I/O when the kernel allows
 };
 
 class IoLoop {
@@ -72,13 +73,27 @@ class IoLoop {
   // Closes every connection now (shutdown).
   void CloseAll();
   size_t connection_count() const { return live_; }
+  // "io_uring" or "epoll".
+  const char* engine() const { return uring_ ? "io_uring" : "epoll"; }
 
  private:
   static void OnReadable(evutil_socket_t fd, short what, void* arg);
   static void OnWritable(evutil_socket_t fd, short what, void* arg);
   Connection* Lookup(core::SessionId sid) const;
   void Read(Connection* c);
+  // Frames newly received bytes (held in a transient buffer) and delivers complete items.
+  void Ingest(Connection* c, std::string_view data);
+  // Peer closed its side: a last text line without a newline still counts (nc-style).
+  void OnPeerClosed(Connection* c);
   void Flush(Connection* c);
+  // io_uring engine.
+  void OnCompletions();
+  void ArmRecv(Connection* c);
+  void CancelRecv(Connection* c);
+  void SubmitWrite(Connection* c);
+  bool Finished(const Connection* c) const;
+  // Marks the socket unusable; with io_uring also ends its in-flight operations.
+  void Kill(Connection* c);
   void Shut(Connection* c);
   void MarkDirty(Connection* c);
   void SetReading(Connection* c, bool on);
@@ -97,6 +112,8 @@ class IoLoop {
   std::vector<Connection*> dirty_;
   std::unique_ptr<char[]> scratch_;
   size_t live_ = 0;
+  std::unique_ptr<class Uring> uring_;
+  std::vector<Connection*> starved_;  // receives that ran out of provided buffers
 };
 
 }  // namespace gearbox::server

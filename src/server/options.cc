@@ -102,6 +102,10 @@ void Build(CLI::App& app, ServerOptions& o, std::string& verbose, int& vcount,
   app.add_option("--max-packet-size", max_packet,
                  "Largest packet accepted, in bytes (K, M and G suffixes work).")
       ->default_str("256M")->group(gear);
+  app.add_option("--io-engine", o.io_engine,
+                 "Connection I/O: io_uring (batched system calls), epoll, or auto (io_uring "
+                 "when the kernel allows it).")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "io_uring", "epoll"}))->group(gear);
   app.add_flag("--ssl", o.ssl, "Enable ssl connections.")->group(gear);
   app.add_option("--ssl-ca-file", o.ssl_ca_file, "CA file.")->group(gear);
   app.add_option("--ssl-certificate", o.ssl_certificate, "SSL certificate.")->group(gear);

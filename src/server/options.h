@@ -46,6 +46,7 @@ struct ServerOptions {
   // Gear protocol
   std::string port = "4730";
   uint32_t max_packet_size = 256u * 1024 * 1024;
+  std::string io_engine = "auto";  // auto | io_uring | epoll
   bool ssl = false;
   std::string ssl_ca_file, ssl_certificate, ssl_key;
   // HTTP protocol

@@ -62,6 +62,7 @@ IoConfig MakeIoConfig(const ServerOptions& o) {
   c.keepalive_idle = o.keepalive_idle;
   c.keepalive_interval = o.keepalive_interval;
   c.keepalive_count = o.keepalive_count;
+  c.use_uring = o.io_engine != "epoll";
   return c;
 }
 
