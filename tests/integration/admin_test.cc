@@ -281,6 +281,16 @@ TEST_P(AdminTest, MaxqueueWithThreeSizesLimitsHighNormalAndLow) {
   EXPECT_PACKET(c, Error("QUEUE_ERROR", "Job queue is full"));
 }
 
+TEST_P(AdminTest, MaxqueueCountsJobsThatAreNotDueYet) {
+  EXPECT_EQ(AdminLine("create function f\r"), "OK\r\n");
+  EXPECT_EQ(AdminLine("maxqueue f 1"), "OK\r\n");
+  auto c = Connect();
+  c->Send(Q(Command::kSubmitJobEpoch, {"f", "", std::to_string(::time(nullptr) + 3600), "later"}));
+  EXPECT_PACKET(c, R(Command::kJobCreated, {H(1)}));
+  c->Send(Q(Command::kSubmitJobBg, {"f", "", "now"}));
+  EXPECT_PACKET(c, Error("QUEUE_ERROR", "Job queue is full"));
+}
+
 TEST_P(AdminTest, MaxqueueOfAMissingFunctionSaysOkAndCreatesNothing) {
   EXPECT_EQ(AdminLine("maxqueue nosuch 5"), "OK\r\n");
   EXPECT_EQ(AdminList("status"), ".\n");

@@ -29,6 +29,15 @@ std::string RawPacket(std::string_view magic, uint32_t type, uint32_t size,
 
 class MalformedTest : public ServerTest {
  protected:
+  std::optional<Decoded> GrabEventually(RawClient& w) {
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto d = Grab(w);
+      if (!d || d->command != Command::kNoJob) return d;
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
   void TearDown() override {
     if (server_) {
       EXPECT_TRUE(ServerAnswers()) << "the server must survive every case";
@@ -297,6 +306,61 @@ TEST_P(MalformedTest, ThousandConnectionsAtOnceAreAllServed) {
   EXPECT_EQ(answered, kConnections);
   std::string workers = AdminList("workers");
   EXPECT_EQ(std::count(workers.begin(), workers.end(), '\n'), kConnections + 2);  // + admin + "."
+}
+
+// docs/protocol.md §1: replies are queued and a slow reader is not read from while far behind;
+// nothing is lost and other connections are served meanwhile (gearmand buffers without limit).
+TEST_P(MalformedTest, SlowReaderGetsEveryReplyInOrderAndOthersAreServedMeanwhile) {
+  constexpr int kEchoes = 200;
+  auto slow = Connect();
+  std::string batch;
+  for (int i = 0; i < kEchoes; ++i) {
+    std::string body(64 * 1024, static_cast<char>('a' + i % 26));
+    body.replace(0, std::to_string(i).size(), std::to_string(i));
+    batch += Q(Command::kEchoReq, {body});
+  }
+  // Writing 12.8 MiB may block once the server stops reading: write from a thread.
+  std::thread writer([&] { slow->Send(batch); });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(ServerAnswers());
+  auto other = Connect();
+  Sync(*other);
+  int in_order = 0;
+  for (int i = 0; i < kEchoes; ++i) {
+    std::string body(64 * 1024, static_cast<char>('a' + i % 26));
+    body.replace(0, std::to_string(i).size(), std::to_string(i));
+    if (NextPacketIs(*slow, R(Command::kEchoRes, {body}), 20s)) {
+      ++in_order;
+    } else {
+      break;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(in_order, kEchoes);
+}
+
+// docs/protocol.md §1: a connection more than 2 x max-packet-size + 64 MiB behind is closed.
+TEST_P(MalformedTest, ClientThatNeverReadsIsClosedWhenFarBehindInOurs) {
+  if (!ours()) GTEST_SKIP() << "gearmand has no output limit";
+  StartServer({"--max-packet-size", "64K"});
+  auto client = Connect();
+  client->Send(Q(Command::kSubmitJob, {"f", "", "x"}));  // and never reads again
+  auto w = Connect();
+  w->Send(Q(Command::kCanDo, {"f"}));
+  auto d = GrabEventually(*w);
+  ASSERT_TRUE(d && d->command == Command::kJobAssign);
+  std::string chunk = Q(Command::kWorkData, {d->parts[0], std::string(60 * 1024, 'd')});
+  std::string burst;
+  for (int i = 0; i < 64; ++i)
+    burst += chunk;  // ~3.75 MiB per send
+  for (int i = 0; i < 24; ++i)
+    ASSERT_TRUE(w->Send(burst)) << "burst " << i;  // ~90 MiB
+  Sync(*w);                                        // the worker is still served
+  // The client's queue passed the limit: the server closed it (after what fit in the socket).
+  EXPECT_TRUE(client->WaitClosed(20s));
+  w->Send(Q(Command::kWorkComplete, {d->parts[0], "r"}));
+  Sync(*w);
+  EXPECT_NE(server_->ReadLog().find("WARNING"), std::string::npos) << server_->ReadLog();
 }
 
 TEST_P(MalformedTest, ClientVanishingMidPacketLeavesNoTrace) {

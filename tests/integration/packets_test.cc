@@ -325,6 +325,18 @@ TEST_P(PacketTest, OptionExceptionsIsEchoedAsSentAndOtherOptionsAreUnknown) {
   Sync(*c);
 }
 
+// docs/protocol.md §2 stores up to 255 bytes; gearmand 1.1.20 keeps 127 (not listed as a
+// Difference).
+TEST_P(PacketTest, SetClientIdKeepsUpTo255BytesInOursAnd127InGearmand) {
+  auto w = Connect();
+  w->Send(Q(Command::kSetClientId, {std::string(300, 'i')}));
+  Sync(*w);
+  std::string workers = AdminList("workers");
+  size_t kept = ours() ? 255 : 127;
+  EXPECT_NE(workers.find(" " + std::string(kept, 'i') + " :\n"), std::string::npos)
+      << Escape(workers);
+}
+
 TEST_P(PacketTest, SetClientIdIsShownByWorkersWithoutAReply) {
   auto w = Connect();
   w->Send(Q(Command::kSetClientId, {"my-worker"}));
@@ -660,6 +672,70 @@ TEST_P(PacketTest, AllYoursIsAcceptedSilentlyInOurs) {
   Sync(*w);  // Difference: ours sends nothing
 }
 
+TEST_P(PacketTest, HandlesMustMatchExactly) {
+  auto c = Connect();
+  EXPECT_EQ(Submit(*c, Command::kSubmitJobBg, "f", "", "x"), H(1));
+  for (std::string h : {std::string(kPrefix) + ":01", std::string(kPrefix) + ":1 ",
+                        std::string(kPrefix) + ":+1", std::string("H:other:1")}) {
+    c->Send(Q(Command::kGetStatus, {h}));
+    EXPECT_PACKET(c, R(Command::kStatusRes, {h, "0", "0", "0", "0"}));
+  }
+  EXPECT_EQ(AdminLine("cancel job " + std::string(kPrefix) + ":01"), "ERR UNKNOWN_JOB\r\n");
+}
+
+TEST_P(PacketTest, WorkStatusIsForwardedVerbatimAndItsNumbersReadLikeAtoi) {
+  auto c = Connect();
+  EXPECT_EQ(Submit(*c, Command::kSubmitJob, "f", "", "x"), H(1));
+  auto w = Worker({"f"});
+  ASSERT_TRUE(Grab(*w).has_value());
+  w->Send(Q(Command::kWorkStatus, {H(1), "5abc", "x9"}));
+  EXPECT_PACKET(c, R(Command::kWorkStatus, {H(1), "5abc", "x9"}));
+  c->Send(Q(Command::kGetStatus, {H(1)}));
+  EXPECT_PACKET(c, R(Command::kStatusRes, {H(1), "1", "1", "5", "0"}));
+}
+
+// docs/protocol.md §3: within a priority the worker's functions take turns (round-robin, always
+// on). gearmand 1.1.20 without -R drains the first function of the worker's list (the most
+// recently registered) before the next.
+TEST_P(PacketTest, WorkersFunctionsTakeTurnsWithinAPriority) {
+  auto c = Connect();
+  for (const char* d : {"a1", "a2", "a3"})
+    Submit(*c, Command::kSubmitJobBg, "a", "", d);
+  for (const char* d : {"b1", "b2", "b3"})
+    Submit(*c, Command::kSubmitJobBg, "b", "", d);
+  auto w = Worker({"a", "b"});
+  std::string order;
+  for (int i = 0; i < 6; ++i) {
+    auto d = Grab(*w);
+    ASSERT_TRUE(d && d->command == Command::kJobAssign);
+    order += d->parts[2] + " ";
+  }
+  if (ours()) {
+    EXPECT_TRUE(order == "a1 b1 a2 b2 a3 b3 " || order == "b1 a1 b2 a2 b3 a3 ") << order;
+  } else {
+    EXPECT_EQ(order, "b1 b2 b3 a1 a2 a3 ");
+  }
+}
+
+TEST_P(PacketTest, RoundRobinFlagIsAcceptedAndFunctionsTakeTurns) {
+  StartServer({"-R"});
+  auto c = Connect();
+  for (const char* d : {"a1", "a2"})
+    Submit(*c, Command::kSubmitJobBg, "a", "", d);
+  for (const char* d : {"b1", "b2"})
+    Submit(*c, Command::kSubmitJobBg, "b", "", d);
+  auto w = Worker({"a", "b"});
+  std::vector<std::string> fns;
+  for (int i = 0; i < 4; ++i) {
+    auto d = Grab(*w);
+    ASSERT_TRUE(d && d->command == Command::kJobAssign);
+    fns.push_back(d->parts[1]);
+  }
+  EXPECT_NE(fns[0], fns[1]);
+  EXPECT_NE(fns[1], fns[2]);
+  EXPECT_NE(fns[2], fns[3]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requeue and retries
 
@@ -684,6 +760,43 @@ TEST_P(PacketTest, WorkerDisconnectRequeuesTheJobWithoutTellingTheClient) {
   EXPECT_PACKET(c, R(Command::kStatusRes, {H(1), "1", "1", "0", "0"}));
   w2->Send(Q(Command::kWorkComplete, {H(1), "r"}));
   EXPECT_PACKET(c, R(Command::kWorkComplete, {H(1), "r"}));
+}
+
+TEST_P(PacketTest, RequeuedJobGoesToTheTailOfItsPriority) {
+  auto c = Connect();
+  EXPECT_EQ(Submit(*c, Command::kSubmitJobBg, "f", "", "first"), H(1));
+  EXPECT_EQ(Submit(*c, Command::kSubmitJobBg, "f", "", "second"), H(2));
+  EXPECT_EQ(Submit(*c, Command::kSubmitJobHighBg, "f", "", "high"), H(3));
+  {
+    auto w1 = Worker({"f"});
+    EXPECT_PACKET(w1,
+                  (w1->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(3), "f", "high"})));
+    EXPECT_PACKET(w1,
+                  (w1->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(1), "f", "first"})));
+  }
+  // Both are requeued: "high" still comes first, "first" now queues behind "second".
+  EXPECT_EQ(Eventually([&] { return AdminList("prioritystatus"); }, "f\t1\t2\t0\t0\n.\n"),
+            "f\t1\t2\t0\t0\n.\n");
+  auto w2 = Worker({"f"});
+  EXPECT_PACKET(w2, (w2->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(3), "f", "high"})));
+  EXPECT_PACKET(w2,
+                (w2->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(2), "f", "second"})));
+  EXPECT_PACKET(w2, (w2->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(1), "f", "first"})));
+}
+
+TEST_P(PacketTest, JobDroppedAtTheRetryLimitIsLoggedAsNoticeInOurs) {
+  if (!ours()) GTEST_SKIP() << "log wording is ours";
+  StartServer({"--job-retries", "1", "--verbose", "NOTICE"});
+  auto c = Connect();
+  EXPECT_EQ(Submit(*c, Command::kSubmitJobBg, "f", "uq", "x"), H(1));
+  {
+    auto w = Worker({"f"});
+    ASSERT_TRUE(Grab(*w).has_value());
+  }
+  EXPECT_EQ(Eventually([&] { return AdminList("show jobs"); }, ".\n"), ".\n");
+  std::string log = server_->ReadLog();
+  EXPECT_NE(log.find("Dropped job due to max retry count: " + H(1) + " uq"), std::string::npos)
+      << log;
 }
 
 TEST_P(PacketTest, JobRetriesTwoDropsTheJobAfterTwoAttemptsAndFailsItsClient) {
