@@ -132,10 +132,12 @@ WorkerOptions TestWorkerOptions(const std::string& servers) {
 // ---- Workers ---------------------------------------------------------------------------------
 
 WorkerThread::WorkerThread(Worker worker)
-    : worker_(std::move(worker)),
-      result_(std::make_shared<std::optional<Expected<void>>>()),
-      finished_(std::make_shared<bool>(false)) {
-  thread_ = std::thread([this, result = result_] { *result = worker_.Run(); });
+    : worker_(std::move(worker)), result_(std::make_shared<Result>()) {
+  thread_ = std::thread([this, result = result_] {
+    auto r = worker_.Run();
+    std::lock_guard<std::mutex> l(result->mu);
+    result->value = std::move(r);
+  });
 }
 
 WorkerThread::~WorkerThread() {
@@ -144,12 +146,15 @@ WorkerThread::~WorkerThread() {
 }
 
 std::optional<Expected<void>> WorkerThread::Join(std::chrono::milliseconds timeout) {
-  auto deadline = SteadyClock::now() + timeout;
-  while (!result_->has_value() && SteadyClock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
-  if (!result_->has_value()) return std::nullopt;
+  bool done = Eventually(
+      [&] {
+        std::lock_guard<std::mutex> l(result_->mu);
+        return result_->value.has_value();
+      },
+      timeout);
+  if (!done) return std::nullopt;
   if (thread_.joinable()) thread_.join();
-  return *result_;
+  return result_->value;
 }
 
 std::unique_ptr<WorkerThread> StartWorker(const std::string& servers,

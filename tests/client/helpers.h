@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -61,10 +62,13 @@ class WorkerThread {
   void Stop() { worker_.Stop(); }
 
  private:
+  struct Result {
+    std::mutex mu;
+    std::optional<Expected<void>> value;
+  };
   Worker worker_;
+  std::shared_ptr<Result> result_;
   std::thread thread_;
-  std::shared_ptr<std::optional<Expected<void>>> result_;
-  std::shared_ptr<bool> finished_;
 };
 
 // Starts a worker on `servers` with the given functions and (unless told not to) waits until
