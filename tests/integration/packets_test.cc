@@ -44,6 +44,22 @@ class PacketTest : public ServerTest {
     }
     return std::nullopt;
   }
+  // A connection that announces `id` (SET_CLIENT_ID), for WaitGone().
+  std::unique_ptr<RawClient> Named(std::string_view id) {
+    auto c = Connect();
+    c->Send(Q(Command::kSetClientId, {id}));
+    return c;
+  }
+  // Waits until the server has processed the close of the connection named `id`: it no longer
+  // appears in `workers`.
+  void WaitGone(std::string_view id) {
+    std::string needle = " " + std::string(id) + " :";
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (AdminList("workers").find(needle) != std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << id << " never went away";
+      std::this_thread::sleep_for(20ms);
+    }
+  }
   // The list reply, sorted for gearmand (hash-bucket order) and exact for ours (sorted).
   std::string ListInOrder(std::string_view cmd) {
     std::string got = AdminList(cmd);
@@ -897,9 +913,10 @@ TEST_P(PacketTest, CanDoTimeoutThatIsNotANumberIsRefusedInOurs) {
 
 TEST_P(PacketTest, QueuedForegroundJobWhoseClientLeftIsNeverAssigned) {
   {
-    auto c = Connect();
+    auto c = Named("leaver");
     EXPECT_EQ(Submit(*c, Command::kSubmitJob, "f", "", "x"), H(1));
   }
+  WaitGone("leaver");
   if (ours()) {
     // Removed at once (gearmand keeps it, ignored, until the next grab).
     EXPECT_EQ(Eventually([&] { return AdminList("show jobs"); }, ".\n"), ".\n");
@@ -910,13 +927,12 @@ TEST_P(PacketTest, QueuedForegroundJobWhoseClientLeftIsNeverAssigned) {
 }
 
 TEST_P(PacketTest, RunningJobWhoseClientLeftFinishesAndItsResultIsDiscarded) {
-  auto c = Connect();
+  auto c = Named("leaver");
   EXPECT_EQ(Submit(*c, Command::kSubmitJob, "f", "", "x"), H(1));
   auto w = Worker({"f"});
   ASSERT_TRUE(Grab(*w).has_value());
   c.reset();
-  std::this_thread::sleep_for(100ms);
-  Sync(*w);
+  WaitGone("leaver");
   w->Send(Q(Command::kWorkData, {H(1), "d"}) + Q(Command::kWorkComplete, {H(1), "r"}));
   Sync(*w);  // no error before the echo
   EXPECT_EQ(AdminList("status"), "f\t0\t0\t1\n.\n");
@@ -927,10 +943,10 @@ TEST_P(PacketTest, BackgroundJobSurvivesAJoinedForegroundClientLeavingInOurs) {
   auto a = Connect();
   EXPECT_EQ(Submit(*a, Command::kSubmitJobBg, "f", "u", "x"), H(1));
   {
-    auto b = Connect();
+    auto b = Named("leaver");
     EXPECT_EQ(Submit(*b, Command::kSubmitJob, "f", "u", "x"), H(1));
   }
-  std::this_thread::sleep_for(200ms);
+  WaitGone("leaver");
   auto w = Worker({"f"});
   if (ours()) {
     EXPECT_PACKET(w, (w->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(1), "f", "x"})));
@@ -941,12 +957,12 @@ TEST_P(PacketTest, BackgroundJobSurvivesAJoinedForegroundClientLeavingInOurs) {
 
 // Difference: a background submit joining a foreground job makes it background in ours.
 TEST_P(PacketTest, ForegroundJobJoinedByABackgroundSubmitSurvivesItsClientInOurs) {
-  auto a = Connect();
+  auto a = Named("leaver");
   EXPECT_EQ(Submit(*a, Command::kSubmitJob, "f", "u", "x"), H(1));
   auto b = Connect();
   EXPECT_EQ(Submit(*b, Command::kSubmitJobBg, "f", "u", "x"), H(1));
   a.reset();
-  std::this_thread::sleep_for(200ms);
+  WaitGone("leaver");
   auto w = Worker({"f"});
   if (ours()) {
     EXPECT_PACKET(w, (w->Send(Q(Command::kGrabJob)), R(Command::kJobAssign, {H(1), "f", "x"})));
