@@ -59,6 +59,19 @@ TEST_P(AdminTest, CommandsAreCaseInsensitiveAndAcceptCrLf) {
   EXPECT_EQ(AdminList("Status\r"), "f\t1\t0\t0\n.\n");
 }
 
+TEST_P(AdminTest, ArgumentsAreSplitOnSpacesAndRunsOfSpacesCollapse) {
+  auto c = Connect();
+  SubmitOk(*c, Command::kSubmitJobBg, "f", "", "x", 1);
+  EXPECT_EQ(AdminList("show   jobs"), H(1) + "\t0\t0\t1\n.\n");
+  EXPECT_EQ(AdminLine("cancel  job  " + H(1)), "OK\r\n");
+  // gearmand keeps a cancelled job, marked ignored, until a grab reaps it (docs/protocol.md §4).
+  EXPECT_EQ(AdminList("show jobs"), ours() ? ".\n" : H(1) + "\t0\t1\t0\n.\n");
+}
+
+TEST_P(AdminTest, LeadingSpaceMakesTheCommandNameEmpty) {
+  EXPECT_EQ(AdminLine(" status"), "ERR UNKNOWN_COMMAND Unknown+server+command\r\n");
+}
+
 TEST_P(AdminTest, PriorityStatusCountsQueuedJobsPerPriority) {
   auto c = Connect();
   SubmitOk(*c, Command::kSubmitJobHighBg, "f", "", "h", 1);
@@ -226,6 +239,14 @@ TEST_P(AdminTest, DropFunctionRemovesAnIdleFunction) {
   EXPECT_EQ(AdminLine("drop function gone"), "ERR function not found\r\n");
 }
 
+// gearmand compares the name case-insensitively (gearmand-behaviour.md §2); docs/protocol.md
+// says nothing, so ours must do the same.
+TEST_P(AdminTest, DropFunctionMatchesTheNameCaseInsensitively) {
+  EXPECT_EQ(AdminLine("create function MixedCase\r"), "OK\r\n");
+  EXPECT_EQ(AdminLine("drop function mixedcase"), "OK\r\n");
+  EXPECT_EQ(AdminList("status"), ".\n");
+}
+
 TEST_P(AdminTest, DropFunctionRefusesWhileWorkersAreConnected) {
   auto w = Worker({"busy"});
   EXPECT_EQ(AdminLine("drop function busy"),
@@ -289,6 +310,15 @@ TEST_P(AdminTest, MaxqueueCountsJobsThatAreNotDueYet) {
   EXPECT_PACKET(c, R(Command::kJobCreated, {H(1)}));
   c->Send(Q(Command::kSubmitJobBg, {"f", "", "now"}));
   EXPECT_PACKET(c, Error("QUEUE_ERROR", "Job queue is full"));
+}
+
+TEST_P(AdminTest, MaxqueueWithANegativeSizeMeansUnlimited) {
+  EXPECT_EQ(AdminLine("create function f\r"), "OK\r\n");
+  EXPECT_EQ(AdminLine("maxqueue f 1"), "OK\r\n");
+  EXPECT_EQ(AdminLine("maxqueue f -5"), "OK\r\n");
+  auto c = Connect();
+  SubmitOk(*c, Command::kSubmitJobBg, "f", "", "1", 1);
+  SubmitOk(*c, Command::kSubmitJobBg, "f", "", "2", 2);
 }
 
 TEST_P(AdminTest, MaxqueueOfAMissingFunctionSaysOkAndCreatesNothing) {

@@ -896,16 +896,18 @@ TEST_P(PacketTest, CanDoTimeoutSurvivesPreSleepOnlyInOurs) {
 }
 
 TEST_P(PacketTest, CanDoTimeoutThatIsNotANumberIsRefusedInOurs) {
-  auto w = Connect();
-  w->Send(Q(Command::kCanDoTimeout, {"f", "soon"}));
-  if (ours()) {
-    auto d = ReadDecoded(*w);
-    ASSERT_TRUE(d.has_value());
-    EXPECT_EQ(d->command, Command::kError);
-    EXPECT_EQ(d->parts.at(0), "INVALID_ARGUMENT");
+  for (std::string timeout : {std::string("soon"), std::string("-5"), std::string(21, '1')}) {
+    auto w = Connect();
+    w->Send(Q(Command::kCanDoTimeout, {"f", timeout}));
+    if (ours()) {
+      auto d = ReadDecoded(*w);
+      ASSERT_TRUE(d.has_value()) << timeout;
+      EXPECT_EQ(d->command, Command::kError) << timeout;
+      EXPECT_EQ(d->parts.at(0), "INVALID_ARGUMENT") << timeout;
+      Sync(*w);
+    }
+    EXPECT_TRUE(ServerAnswers());
   }
-  Sync(*w);
-  EXPECT_TRUE(ServerAnswers());
 }
 
 // ---------------------------------------------------------------------------------------------
