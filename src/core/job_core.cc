@@ -88,6 +88,8 @@ std::string Printable(std::string_view id) {
 JobCore::JobCore(CoreOptions options, Output& out, Store& store, const Clock& clock,
                  CoreHooks* hooks)
     : options_(std::move(options)), out_(out), store_(store), clock_(clock), hooks_(hooks) {
+  // Handles are formatted into 64-byte buffers: "<prefix>:" plus up to 20 digits.
+  if (options_.handle_prefix.size() > 42) options_.handle_prefix.resize(42);
   prefix_colon_ = options_.handle_prefix + ":";
 }
 
@@ -116,6 +118,15 @@ std::string JobCore::HandleString(uint64_t no) const {
   std::string h = prefix_colon_;
   h.append(U64(no, buf));
   return h;
+}
+
+int64_t JobCore::DueMs(int64_t wall_seconds) const {
+  // Far-future times saturate (about 31,000 years) instead of overflowing.
+  constexpr int64_t kFar = int64_t{1000} * 1000 * 1000 * 1000 * 1000;
+  int64_t wall_ms = clock_.WallMillis();
+  int64_t delay = kFar;
+  if (wall_seconds < kFar / 1000) delay = std::min(kFar, wall_seconds * 1000 - wall_ms);
+  return NowMs() + delay;
 }
 
 int64_t JobCore::NowMs() const {
@@ -404,7 +415,8 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
   if (when > clock_.WallSeconds()) {
     job->state = JobState::kScheduled;
     ++fn->scheduled;
-    PushTimer({NowMs() + (when * 1000 - clock_.WallMillis()), job->handle_no, 0, 0});
+    ++scheduled_total_;
+    PushTimer({DueMs(when), job->handle_no, 0, 0});
   } else {
     Enqueue(job);
   }
@@ -434,7 +446,8 @@ void JobCore::Restore(const StoredJob& sj) {
   if (sj.when > clock_.WallSeconds()) {
     job->state = JobState::kScheduled;
     ++fn->scheduled;
-    PushTimer({NowMs() + (sj.when * 1000 - clock_.WallMillis()), job->handle_no, 0, 0});
+    ++scheduled_total_;
+    PushTimer({DueMs(sj.when), job->handle_no, 0, 0});
   } else {
     Enqueue(job);
   }
@@ -465,7 +478,7 @@ void JobCore::OnSubmitSched(Session& s, const Frame& f) {
   sc.next = next;
   uint64_t no = sc.handle_no;
   schedules_.emplace(no, std::move(sc));
-  PushTimer({NowMs() + (next * 1000 - clock_.WallMillis()), no, 0, 2});
+  PushTimer({DueMs(next), no, 0, 2});
   out_.Packet(s.id, Command::kJobCreated, {HandleString(no)});
 }
 
@@ -475,7 +488,7 @@ void JobCore::FireCron(uint64_t handle_no) {
   Schedule& sc = it->second;
   int64_t now_s = clock_.WallSeconds();
   if (sc.next > now_s) {  // woke early (clock adjustments): re-arm
-    PushTimer({NowMs() + (sc.next * 1000 - clock_.WallMillis()), handle_no, 0, 2});
+    PushTimer({DueMs(sc.next), handle_no, 0, 2});
     return;
   }
   Function* fn = GetFunction(sc.function, true);
@@ -513,7 +526,7 @@ void JobCore::FireCron(uint64_t handle_no) {
     schedules_.erase(it);
     return;
   }
-  PushTimer({NowMs() + (sc.next * 1000 - clock_.WallMillis()), handle_no, 0, 2});
+  PushTimer({DueMs(sc.next), handle_no, 0, 2});
 }
 
 void JobCore::AttachWaiter(Session& s, Job* job) {
@@ -805,6 +818,7 @@ void JobCore::Discard(Job* job) {
     job->fn->queue[static_cast<int>(job->priority)].remove(job);
   } else if (job->state == JobState::kScheduled) {
     --job->fn->scheduled;  // its timer entry finds no job and is ignored
+    --scheduled_total_;
   }
   Finish(job);
 }
@@ -892,8 +906,9 @@ void JobCore::OnGetStatusUnique(Session& s, std::string_view unique) {
 void JobCore::PushTimer(TimerEntry e) {
   // Entries of jobs that finished early stay until due; when they dominate, sweep them out so
   // the heap stays proportional to live timers.
-  if (timers_.size() >= 1024 && timers_.size() > 4 * (running_total_ + schedules_.size()) +
-                                                       by_handle_.size() / 4 + 1024) {
+  // Sweeping only when the heap is at least twice the live timers keeps it amortised O(1).
+  size_t live_timers = running_total_ + scheduled_total_ + schedules_.size();
+  if (timers_.size() >= 1024 && timers_.size() > 2 * live_timers + 1024) {
     std::vector<TimerEntry> live;
     while (!timers_.empty()) {
       TimerEntry t = timers_.top();
@@ -933,6 +948,7 @@ void JobCore::Tick() {
     if (e.kind == 0) {
       if (job->state == JobState::kScheduled) {
         --job->fn->scheduled;
+        --scheduled_total_;
         Enqueue(job);  // due: runnable now, and sleeping workers hear about it
       }
     } else if (job->state == JobState::kRunning && job->assign_seq == e.seq) {
@@ -1084,9 +1100,14 @@ std::string JobCore::AdminCancel(std::string_view handle) {
   }
   FailToWaiters(job);
   if (job->state == JobState::kRunning) {
-    // The worker keeps it until it reports; nobody hears about it any more.
+    // The worker keeps it until it reports; nobody hears about it any more, and a new submit
+    // with the same unique starts a new job.
     if (job->background()) store_.Done(job->fn->name, job->unique());
     job->flags &= static_cast<uint8_t>(~kJobBackground);
+    if (job->flags & kJobIndexed) {
+      by_key_.Erase(job);
+      job->flags &= static_cast<uint8_t>(~kJobIndexed);
+    }
     DetachWaiters(job);
     return "OK\r\n";
   }

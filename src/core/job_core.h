@@ -25,7 +25,7 @@
 namespace gearbox::core {
 
 struct CoreOptions {
-  std::string handle_prefix = "H:localhost";  // handles are "<prefix>:<n>"
+  std::string handle_prefix = "H:localhost";  // handles are "<prefix>:<n>" (at most 42 bytes)
   int job_retries = -1;        // attempts before a job is dropped: -1 unlimited, 0 = 1 attempt
   uint32_t worker_wakeup = 0;  // NOOPs sent per newly runnable job; 0 = every sleeping worker
   bool exceptions = false;     // --exceptions: every connection starts with the option on
@@ -198,6 +198,8 @@ class JobCore {
   };
   HandleBuf MakeHandle(uint64_t no) const;
   int64_t NowMs() const;
+  // Steady-clock milliseconds at which a wall-clock second falls due (saturating).
+  int64_t DueMs(int64_t wall_seconds) const;
   void PushTimer(TimerEntry e);
   void FireCron(uint64_t handle_no);
 
@@ -220,6 +222,7 @@ class JobCore {
   uint64_t next_handle_ = 1;
   uint32_t next_assign_seq_ = 1;
   size_t running_total_ = 0;
+  size_t scheduled_total_ = 0;  // epoch jobs not yet due
   bool draining_ = false;
   CoreCounters counters_;
 };
