@@ -13,3 +13,7 @@ echo "== asan+ubsan preset: build and test"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs" --timeout 600
+echo "== libFuzzer: decoder and job core, 60 s each"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs" --target decoder_fuzz core_fuzz
+ctest --test-dir build/fuzz -L fuzz --output-on-failure
