@@ -126,9 +126,11 @@ machine = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(out, "mac
 # target kinds: ratio>= / ratio<= (ours/gearmand), abs<= / abs< (ours), rel>= (ours vs another row)
 ROWS = [
     ("drain", "drain_jobs_per_s", "drain a {jobs}-job queue", "jobs/s", "ratio>=", 10),
+    ("drain", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
     ("roundtrip", "roundtrip_jobs_per_s", "round trip {clients} clients x {window}, {workers} workers", "jobs/s", "ratio>=", 5),
     ("roundtrip", "latency_p50_us", "  latency p50", "µs", None, None),
     ("roundtrip", "latency_p99_us", "  latency p99", "µs", "ratio<=", 0.3),
+    ("roundtrip", "server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
     ("roundtrip-1k", "roundtrip_jobs_per_s", "round trip, 1 KiB payload and result", "jobs/s", None, None),
     ("roundtrip-1k", "latency_p99_us", "  latency p99", "µs", None, None),
     ("roundtrip-64k", "roundtrip_jobs_per_s", "round trip, 64 KiB payload and result", "jobs/s", None, None),
@@ -137,13 +139,16 @@ ROWS = [
     ("unloaded", "latency_p99_us", "  p99", "µs", None, None),
     ("pingpong", "three_rtt_p50_us", "baseline: 3 x loopback TCP RTT p50 (pingpong)", "µs", None, None),
     ("submit", "submit_jobs_per_s", "background submit, pipelined", "jobs/s", "ratio>=", 1.5),
+    ("submit", "submit_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
     ("memory", "bytes_per_queued_job", "RSS per queued {payload_bytes}-byte job ({jobs} queued)", "B", "mem", None),
     ("memory", "retained_after_drain_bytes", "  RSS kept after the {jobs} drain", "bytes", None, None),
     ("connections", "roundtrip_jobs_per_s", "round trip with {connections} idle connections held", "jobs/s", None, None),
     ("connections", "latency_p99_us", "  latency p99", "µs", None, None),
     ("connections", "server_bytes_per_connection", "  server RSS per idle connection", "B", None, None),
     ("shallow", "drain_jobs_per_s", "drain rate, {jobs} queued", "jobs/s", None, None),
+    ("shallow", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
     ("deep", "drain_jobs_per_s", "drain rate, {jobs} queued (first {drain_jobs})", "jobs/s", "depth", None),
+    ("deep", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", "depth-cpu", None),
     ("deep", "bytes_per_queued_job", "  RSS per queued job at {jobs}", "B", None, None),
     ("drained", "retained_after_drain_bytes", "RSS kept after a {jobs} queue drains", "bytes", None, None),
     ("drained", "returned_fraction", "  share of the growth returned", "frac", None, None),
@@ -170,6 +175,11 @@ def check(id_, key, kind, target, ours, theirs):
         if p is None:
             return "≤ 3 x RTT", ""
         return f"≤ 3 x RTT ({p:.0f} µs)", "yes" if ours <= p else "no"
+    if kind == "depth-cpu":
+        s = med("shallow", "ours", "drain_server_cpu_us_per_job")
+        if s is None or s <= 0:
+            return "≤ 1.25 x 10k CPU/job", ""
+        return f"≤ 1.25 x 10k CPU/job ({ours / s:.2f})", "yes" if ours <= 1.25 * s else "no"
     if kind == "depth":
         s = med("shallow", "ours", "drain_jobs_per_s")
         if s is None:
@@ -238,6 +248,7 @@ if scaling:
     for id_, key, label, unit in (("drain", "drain_jobs_per_s", "drain 300k", "jobs/s"),
                                   ("roundtrip", "roundtrip_jobs_per_s", "round trip 4x16", "jobs/s"),
                                   ("roundtrip", "latency_p99_us", "  latency p99", "µs"),
+                                  ("roundtrip", "server_cpu_us_per_job", "  server CPU per job", "µs"),
                                   ("submit", "submit_jobs_per_s", "background submit", "jobs/s")):
         for t in sorted({int(x) for x in scaling.split(",")} | {main_t}):
             o, g = med(id_, "ours", key, t), med(id_, "gearmand", key, t)

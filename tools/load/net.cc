@@ -1,5 +1,6 @@
 #include "net.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -257,6 +258,60 @@ Result<uint64_t> ResidentBytes(int pid) {
     }
   }
   return Status::NotFound("no VmRSS in /proc/" + std::to_string(pid) + "/status");
+}
+
+Result<uint64_t> ProcessCpuNs(int pid) {
+  std::string base = "/proc/" + std::to_string(pid);
+  uint64_t total = 0;
+  bool any = false;
+  if (DIR* d = ::opendir((base + "/task").c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(base + "/task/" + e->d_name + "/schedstat");
+      uint64_t ns = 0;
+      if (in >> ns) {
+        total += ns;
+        any = true;
+      }
+    }
+    ::closedir(d);
+  }
+  if (any) return total;
+  std::ifstream in(base + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return Status::NotFound("cannot read " + base + "/stat");
+  std::istringstream ss(text.substr(close + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && ss >> field; ++i) {
+    if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  long hz = ::sysconf(_SC_CLK_TCK);
+  return (utime + stime) * (1'000'000'000ull / static_cast<uint64_t>(hz > 0 ? hz : 100));
+}
+
+uint64_t SelfCpuNs() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& tv) {
+    return static_cast<uint64_t>(tv.tv_sec) * 1'000'000'000ull +
+           static_cast<uint64_t>(tv.tv_usec) * 1000ull;
+  };
+  return ns(ru.ru_utime) + ns(ru.ru_stime);
+}
+
+bool IsLoopback(const Endpoint& ep) {
+  if (ep.addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ep.addr);
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (ep.addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ep.addr);
+    return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+  }
+  return false;
 }
 
 }  // namespace gearbox::load

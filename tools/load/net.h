@@ -64,4 +64,14 @@ Result<uint64_t> QueuedJobs(const Endpoint& ep, const std::string& function);
 // VmRSS of a local process in bytes, from /proc/<pid>/status.
 Result<uint64_t> ResidentBytes(int pid);
 
+// CPU time a local process has used so far, all threads, in nanoseconds (the sum of
+// /proc/<pid>/task/*/schedstat; /proc/<pid>/stat's utime+stime where schedstat is missing).
+Result<uint64_t> ProcessCpuNs(int pid);
+
+// CPU time this process has used so far (user + system, all threads), in nanoseconds.
+uint64_t SelfCpuNs();
+
+// True if the endpoint is a loopback address (the server runs on this host).
+bool IsLoopback(const Endpoint& ep);
+
 }  // namespace gearbox::load

@@ -43,7 +43,15 @@ struct PhaseStats {
   uint64_t submitted = 0, created = 0, assigned = 0, completed = 0, delivered = 0;
   uint64_t no_jobs = 0, noops = 0, pre_sleeps = 0, echoes = 0;
   std::vector<double> tenth_rates;  // progress per second within each tenth of the target
+  double server_cpu_s = -1;         // CPU the server used during the phase (-1: unknown)
+  double tool_cpu_s = 0;            // CPU this tool used during the phase
   double rate(uint64_t n) const { return seconds > 0 ? static_cast<double>(n) / seconds : 0; }
+  double server_us_per(uint64_t n) const {
+    return server_cpu_s >= 0 && n > 0 ? server_cpu_s * 1e6 / static_cast<double>(n) : -1;
+  }
+  double tool_us_per(uint64_t n) const {
+    return n > 0 ? tool_cpu_s * 1e6 / static_cast<double>(n) : -1;
+  }
 };
 
 class Runner {
@@ -62,6 +70,13 @@ class Runner {
     w_.payload.assign(o_.payload, 'x');
     w_.result.assign(o_.result, 'r');
     w_.unique = o_.unique;
+    // The server's pid, when it runs here: its CPU time per phase is a figure that survives a
+    // busy machine far better than wall-clock rates.
+    if (o_.server_pid > 0) {
+      server_pid_ = o_.server_pid;
+    } else if (IsLoopback(ep_)) {
+      if (auto p = ServerPid(ep_); p.ok() && ProcessCpuNs(p.value()).ok()) server_pid_ = p.value();
+    }
     if (o_.priority == "high") {
       w_.submit_bg = Command::kSubmitJobHighBg;
       w_.submit_fg = Command::kSubmitJobHigh;
@@ -73,6 +88,7 @@ class Runner {
   }
 
   const Endpoint& endpoint() const { return ep_; }
+  int server_pid() const { return server_pid_; }
   const Workload& workload() const { return w_; }
 
   // Opens n connections; records an error and returns an empty vector on failure.
@@ -222,7 +238,13 @@ class Runner {
   }
 
   PhaseStats RunAndSettle(Phase& ph, std::vector<std::unique_ptr<Loop>>& loops) {
+    uint64_t tool0 = SelfCpuNs();
+    auto server0 =
+        server_pid_ > 0 ? ProcessCpuNs(server_pid_) : Result<uint64_t>(Status::NotFound(""));
     RunWithTicker(ph, loops);
+    auto server1 =
+        server_pid_ > 0 ? ProcessCpuNs(server_pid_) : Result<uint64_t>(Status::NotFound(""));
+    uint64_t tool1 = SelfCpuNs();
     if (!ph.failed.load()) {
       auto settle =
           std::chrono::milliseconds(static_cast<int64_t>(std::max(10.0, o_.timeout_s) * 1000));
@@ -230,7 +252,12 @@ class Runner {
         if (!l->Settle(&ph, settle)) break;
       }
     }
-    return Collect(ph);
+    PhaseStats st = Collect(ph);
+    if (server0.ok() && server1.ok()) {
+      st.server_cpu_s = static_cast<double>(server1.value() - server0.value()) / 1e9;
+    }
+    st.tool_cpu_s = static_cast<double>(tool1 - tool0) / 1e9;
+    return st;
   }
 
   PhaseStats Collect(Phase& ph) {
@@ -282,6 +309,17 @@ class Runner {
     r_->Count("pre_sleep", totals_.pre_sleeps);
   }
 
+  // CPU per job of the server (when it runs here) and of this tool, for one phase.
+  void AddCpu(const PhaseStats& st, uint64_t n, const std::string& prefix,
+              const std::string& label) {
+    if (st.server_cpu_s >= 0) {
+      r_->Add(prefix + "server_cpu_us_per_job", label + "server CPU per job", st.server_us_per(n),
+              "us");
+    }
+    r_->Add(prefix + "tool_cpu_us_per_job", label + "load-tool CPU per job", st.tool_us_per(n),
+            "us");
+  }
+
   void CommonParams(uint64_t jobs) {
     r_->IntParam("jobs", static_cast<int64_t>(jobs));
     r_->IntParam("payload_bytes", static_cast<int64_t>(o_.payload));
@@ -297,6 +335,7 @@ class Runner {
   Endpoint ep_;
   Workload w_;
   PhaseStats totals_;
+  int server_pid_ = 0;  // 0: not on this host, or unknown
 };
 
 uint64_t Jobs(const Options& o, uint64_t fallback) {
@@ -314,6 +353,7 @@ void SubmitBg(const Options& o, Runner& run, Report* r) {
   PhaseStats st = run.Fill(n, "submit-bg");
   r->Add("submit_jobs_per_s", "submit rate", st.rate(n), "jobs/s");
   r->Add("submit_seconds", "submit time", st.seconds, "s");
+  run.AddCpu(st, n, "submit_", "submit: ");
   if (st.ok) run.ExpectQueued(n, "after the submits");
   if (o.cleanup && st.ok && r->ok()) {
     r->Param("cleanup", fmt::format("drained afterwards by {} workers (not timed)", o.workers));
@@ -332,7 +372,7 @@ void Drain(const Options& o, Runner& run, Report* r) {
   r->IntParam("workers", o.workers);
   r->IntParam("grab_window", o.grab_window);
   r->IntParam("repeat", o.repeat);
-  std::vector<double> fill_rates, drain_rates, drain_secs, tenths;
+  std::vector<double> fill_rates, drain_rates, drain_secs, tenths, drain_cpu, drain_tool_cpu;
   for (uint32_t rep = 0; rep < std::max<uint32_t>(o.repeat, 1) && r->ok(); ++rep) {
     PhaseStats f = run.Fill(n, "fill");
     if (!f.ok || !r->ok()) break;
@@ -343,11 +383,20 @@ void Drain(const Options& o, Runner& run, Report* r) {
     fill_rates.push_back(f.rate(n));
     drain_rates.push_back(d.rate(n));
     drain_secs.push_back(d.seconds);
+    drain_cpu.push_back(d.server_us_per(n));
+    drain_tool_cpu.push_back(d.tool_us_per(n));
     tenths.insert(tenths.end(), d.tenth_rates.begin(), d.tenth_rates.end());
   }
   r->Add("drain_jobs_per_s", "drain rate", Median(drain_rates), "jobs/s");
   r->Add("drain_seconds", "drain time", Median(drain_secs), "s");
   r->Add("fill_jobs_per_s", "fill (submit) rate", Median(fill_rates), "jobs/s");
+  if (!drain_cpu.empty() && drain_cpu.front() >= 0) {
+    r->Add("drain_server_cpu_us_per_job", "drain: server CPU per job", Median(drain_cpu), "us");
+  }
+  if (!drain_tool_cpu.empty()) {
+    r->Add("drain_tool_cpu_us_per_job", "drain: load-tool CPU per job", Median(drain_tool_cpu),
+           "us");
+  }
   if (!tenths.empty() && n >= 1000) {
     r->Add("drain_min_tenth_jobs_per_s", "drain rate, slowest tenth",
            *std::min_element(tenths.begin(), tenths.end()), "jobs/s");
@@ -374,6 +423,7 @@ void Roundtrip(const Options& o, Runner& run, Report* r) {
   PhaseStats st = run.Roundtrip(n, warmup, &h);
   r->Add("roundtrip_jobs_per_s", "throughput", st.rate(n), "jobs/s");
   r->Add("roundtrip_seconds", "time", st.seconds, "s");
+  run.AddCpu(st, n, "", "");
   r->AddLatency("latency", "latency", h);
   if (st.ok && r->ok()) run.ExpectQueued(0, "after the run");
 }
@@ -381,7 +431,7 @@ void Roundtrip(const Options& o, Runner& run, Report* r) {
 void Memory(const Options& o, Runner& run, Report* r) {
   uint64_t n = Jobs(o, 100'000);
   run.CommonParams(n);
-  int pid = o.server_pid;
+  int pid = o.server_pid > 0 ? o.server_pid : run.server_pid();
   if (pid <= 0) {
     auto p = ServerPid(run.endpoint());
     if (!p.ok()) {
@@ -413,6 +463,7 @@ void Memory(const Options& o, Runner& run, Report* r) {
   r->Add("rss_full_bytes", "server RSS, queue full", full, "bytes");
   r->Add("bytes_per_queued_job", "RSS per queued job", per_job, "B/job");
   r->Add("fill_jobs_per_s", "fill (submit) rate", f.rate(n), "jobs/s");
+  run.AddCpu(f, n, "fill_", "fill: ");
   // --drain-jobs D < n: drain only D jobs (the rate with the queue about n deep) and leave the
   // rest queued; the after-drain figures then do not apply.
   uint64_t to_drain = o.drain_jobs > 0 && o.drain_jobs < n ? o.drain_jobs : n;
@@ -420,6 +471,7 @@ void Memory(const Options& o, Runner& run, Report* r) {
   PhaseStats d = run.Drain(to_drain, "drain", partial);
   r->Add("drain_jobs_per_s", partial ? "drain rate (deep queue)" : "drain rate", d.rate(to_drain),
          "jobs/s");
+  run.AddCpu(d, to_drain, "drain_", "drain: ");
   if (!d.tenth_rates.empty()) {
     r->Add("drain_first_tenth_jobs_per_s", "drain rate, first tenth", d.tenth_rates.front(),
            "jobs/s");
@@ -499,6 +551,7 @@ void Connections(const Options& o, Runner& run, Report* r) {
     LatencyHistogram h;
     PhaseStats st = run.Roundtrip(n, warmup, &h);
     r->Add("roundtrip_jobs_per_s", "throughput (held)", st.rate(n), "jobs/s");
+    run.AddCpu(st, n, "", "");
     r->AddLatency("latency", "latency (held)", h);
     if (!r->ok()) return;
     // The idle connections must still be there.
