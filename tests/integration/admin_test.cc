@@ -35,6 +35,9 @@ class AdminTest : public ServerTest {
   }
 };
 
+// Features only our server has (docs/protocol.md lists them as ours).
+class OurAdminTest : public AdminTest {};
+
 TEST_P(AdminTest, StatusListsEachFunctionWithTotalRunningAndAvailableWorkers) {
   EXPECT_EQ(AdminList("status"), ".\n");
   auto c = Connect();
@@ -417,8 +420,7 @@ std::string NonLoopbackIPv4() {
   return out;
 }
 
-TEST_P(AdminTest, ShutdownFromANonLoopbackAddressIsDeniedInOurs) {
-  if (!ours()) GTEST_SKIP() << "gearmand has no shutdown command";
+TEST_P(OurAdminTest, ShutdownFromANonLoopbackAddressIsDeniedInOurs) {
   std::string ip = NonLoopbackIPv4();
   if (ip.empty()) GTEST_SKIP() << "no non-loopback IPv4 address on this machine";
   StartServer({"-L", ip});
@@ -482,8 +484,7 @@ TEST_P(AdminTest, HalfCloseAnswersAFinalLineWithoutNewline) {
   }
 }
 
-TEST_P(AdminTest, TextLineLongerThanSixtyFourKibIsRefusedAndClosedInOurs) {
-  if (!ours()) GTEST_SKIP() << "no line limit is documented for gearmand";
+TEST_P(OurAdminTest, TextLineLongerThanSixtyFourKibIsRefusedAndClosedInOurs) {
   auto c = Connect();
   c->Send(std::string(70 * 1024, 'a'));
   EXPECT_TRUE(ClosedAfter(*c, "ERR LINE_TOO_LONG Text+command+line+too+long\r\n"));
@@ -491,6 +492,7 @@ TEST_P(AdminTest, TextLineLongerThanSixtyFourKibIsRefusedAndClosedInOurs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, AdminTest, ::testing::ValuesIn(AllShapes()), ShapeName);
+INSTANTIATE_TEST_SUITE_P(Servers, OurAdminTest, ::testing::ValuesIn(OurShapes()), ShapeName);
 
 }  // namespace
 }  // namespace gearbox::testing::integ

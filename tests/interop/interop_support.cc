@@ -77,13 +77,14 @@ void InteropTest::ExpectSameOnEachServer(const std::function<std::string(ServerP
 }
 
 std::vector<std::string> GearmanCmd(int port, std::vector<std::string> args) {
-  std::vector<std::string> a = {"gearman", "-h", "127.0.0.1", "-p", std::to_string(port)};
+  std::vector<std::string> a = {"/usr/bin/gearman", "-h", "127.0.0.1", "-p", std::to_string(port)};
   a.insert(a.end(), args.begin(), args.end());
   return a;
 }
 
 std::vector<std::string> GearadminCmd(int port, std::vector<std::string> args) {
-  std::vector<std::string> a = {"gearadmin", "-h", "127.0.0.1", "-p", std::to_string(port)};
+  std::vector<std::string> a = {"/usr/bin/gearadmin", "-h", "127.0.0.1", "-p",
+                                std::to_string(port)};
   a.insert(a.end(), args.begin(), args.end());
   return a;
 }

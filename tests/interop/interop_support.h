@@ -43,7 +43,8 @@ class InteropTest : public ::testing::Test {
                               const std::vector<std::string>& extra = {});
 };
 
-// argv helpers.
+// argv helpers. Debian's tools by absolute path, so our own gearman/gearadmin (tools/) on PATH
+// never stand in for them.
 std::vector<std::string> GearmanCmd(int port, std::vector<std::string> args);
 std::vector<std::string> GearadminCmd(int port, std::vector<std::string> args);
 RunResult RunTool(std::vector<std::string> argv, std::string stdin_data = {},
