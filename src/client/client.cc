@@ -246,7 +246,10 @@ struct Client::Impl {
       std::string what =
           accepted ? "the server had accepted it, and its result can no longer arrive"
                    : "the request was sent, so the server may or may not have acted on it";
-      t->Fail(Error(why.code() == Errc::kTimeout ? Errc::kTimeout : Errc::kConnectionLost,
+      Errc code = why.code() == Errc::kTimeout || why.code() == Errc::kProtocolError
+                      ? why.code()
+                      : Errc::kConnectionLost;
+      t->Fail(Error(code,
                     "lost the connection to " + slot.conn.name() + " (" + why.message() +
                         ") while waiting for the " + t->Describe() + "; " + what,
                     {}, slot.conn.name()));

@@ -446,10 +446,17 @@ struct Worker::Impl {
     bool stopping = false;
     bool timed_out = false;
     std::optional<Time> flush_deadline;
+    // When stopping, an outstanding grab is answered for at most this long; after that the
+    // connection is just closed (the server requeues a job that was on its way).
+    std::optional<Time> grab_deadline;
+    auto finished = [&] {
+      return stopping && running == 0 && (!Grabbing() || (grab_deadline && now >= *grab_deadline));
+    };
     while (true) {
       now = Clock::now();
       DrainOutbox(now);
       if (stop.load()) stopping = true;
+      if (stopping && !grab_deadline) grab_deadline = now + std::min<Ms>(opts.io_timeout, Ms(1000));
       if (serve) {
         if (opts.max_jobs != 0 && taken >= opts.max_jobs) stopping = true;
         if (opts.idle_timeout && running == 0 && !Grabbing() &&
@@ -457,7 +464,7 @@ struct Worker::Impl {
           stopping = true;
           timed_out = true;
         }
-        if (stopping && running == 0 && !Grabbing()) {
+        if (finished()) {
           // Done once the last results are written (poll waits for POLLOUT otherwise).
           bool pending_output = false;
           for (auto& c : conns) {
@@ -544,6 +551,10 @@ struct Worker::Impl {
       }
       if (serve && opts.idle_timeout && running == 0) earlier(last_job + *opts.idle_timeout);
       if (flush_deadline) earlier(*flush_deadline);
+      if (grab_deadline && running == 0) earlier(*grab_deadline);
+      // Connections may have closed above (heartbeat, retry): if that ended the run, go round
+      // again at once rather than waiting for an event that will not come.
+      if (serve && finished()) earlier(now);
       int wait_ms = -1;
       if (wake_at) {
         auto left = std::chrono::duration_cast<Ms>(*wake_at - now).count() + 1;
