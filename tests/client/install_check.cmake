@@ -20,7 +20,7 @@ execute_process(COMMAND pkg-config --cflags --libs gearbox OUTPUT_VARIABLE flags
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pkg-config gearbox failed")
 endif()
-separate_arguments(flags UNIX_COMMAND "${flags}")
+separate_arguments(flags UNIX_COMMAND "${flags} ${EXTRA_FLAGS}")
 execute_process(COMMAND c++ -std=c++20 ${SOURCE} -o ${WORK}/reverse_client ${flags}
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
