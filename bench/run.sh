@@ -245,11 +245,12 @@ summary = {"machine": machine, "threads": main_t, "rows": rows, "scaling": {}}
 if scaling:
     md += ["", "## Thread scaling (-t for both servers)", "",
            "| Scenario | -t | Gearbox | gearmand 1.1.20 | ours/gearmand |", "|---|---:|---:|---:|---:|"]
-    for id_, key, label, unit in (("drain", "drain_jobs_per_s", "drain 300k", "jobs/s"),
-                                  ("roundtrip", "roundtrip_jobs_per_s", "round trip 4x16", "jobs/s"),
+    for id_, key, label, unit in (("drain", "drain_jobs_per_s", "drain {jobs}", "jobs/s"),
+                                  ("roundtrip", "roundtrip_jobs_per_s", "round trip {clients}x{window}", "jobs/s"),
                                   ("roundtrip", "latency_p99_us", "  latency p99", "µs"),
                                   ("roundtrip", "server_cpu_us_per_job", "  server CPU per job", "µs"),
                                   ("submit", "submit_jobs_per_s", "background submit", "jobs/s")):
+        label = label_for(id_, label, main_t)
         for t in sorted({int(x) for x in scaling.split(",")} | {main_t}):
             o, g = med(id_, "ours", key, t), med(id_, "gearmand", key, t)
             r = o / g if o is not None and g else None
