@@ -91,10 +91,9 @@ IoLoop::IoLoop(EventLoop& loop, IoConfig config, uint32_t index, uint32_t stride
   if (config_.hard_limit == 0) {
     config_.hard_limit = 2 * size_t{config_.limits.max_packet} + 64 * 1024 * 1024;
   }
-  if (config_.use_uring) {
-    std::string why;
-    uring_ = Uring::Create(loop_, [this] { OnCompletions(); }, &why);
-    if (!uring_) GB_LOG(kNotice, "io_uring unavailable ({}); using epoll", why);
+  uring_ = loop_.uring();
+  if (uring_ != nullptr) {
+    loop_.SetCompletionHandler([this](io_uring_cqe* cqe) { OnCompletion(cqe); });
   }
 }
 
@@ -406,7 +405,6 @@ bool IoLoop::Finished(const Connection* c) const {
 }
 
 void IoLoop::EndOfTurn() {
-  if (uring_) OnCompletions();
   if (sink_ != nullptr) sink_->EndOfTurn();
   // Flushing may mark more connections dirty (closures); loop until quiet.
   while (!dirty_.empty()) {
@@ -434,7 +432,7 @@ void IoLoop::EndOfTurn() {
         if (c->reading && !c->shut && !c->recv_armed) ArmRecv(c);
       }
     }
-    uring_->Submit();
+    // The loop submits everything queued this turn when it waits next.
   }
 }
 
@@ -452,6 +450,21 @@ void IoLoop::Destroy(Connection* c) {
   --live_;
 }
 
+void IoLoop::FlushAndCloseAll(int64_t timeout_ms) {
+  int64_t deadline = SteadyMillis() + timeout_ms;
+  for (;;) {
+    EndOfTurn();
+    bool busy = false;
+    for (auto& c : slots_) {
+      if (c && !c->dead && (!c->out.empty() || c->write_inflight)) busy = true;
+    }
+    int64_t left = deadline - SteadyMillis();
+    if (!busy || left <= 0) break;
+    loop_.Poll(std::min<int64_t>(left, 50));
+  }
+  CloseAll();
+}
+
 void IoLoop::CloseAll() {
   for (auto& c : slots_) {
     if (!c) continue;
@@ -459,8 +472,9 @@ void IoLoop::CloseAll() {
     if (c->write_ev != nullptr) event_free(c->write_ev);
     ::close(c->fd);
   }
-  // With io_uring, in-flight operations reference connections: tear the ring down first.
-  uring_.reset();
+  // With io_uring, in-flight operations still reference connections; the loop stops before
+  // the ring is torn down, and no completion is dispatched after this.
+  if (uring_ != nullptr) loop_.SetCompletionHandler(nullptr);
   slots_.clear();
   dirty_.clear();
   starved_.clear();
@@ -505,8 +519,8 @@ void IoLoop::SubmitWrite(Connection* c) {
   ++c->pending_ops;
 }
 
-void IoLoop::OnCompletions() {
-  uring_->Reap([this](io_uring_cqe* cqe) {
+void IoLoop::OnCompletion(io_uring_cqe* cqe) {
+  {
     uint64_t ud = io_uring_cqe_get_data64(cqe);
     uint64_t op = ud & kOpMask;
     if (op == kOpCancel || ud == 0) return;
@@ -552,7 +566,7 @@ void IoLoop::OnCompletions() {
       if (c->out.empty()) c->iov.reset();
     }
     MarkDirty(c);
-  });
+  }
 }
 
 }  // namespace gearbox::server

@@ -17,7 +17,11 @@
 #include "server/connection.h"
 #include "server/event_loop.h"
 
+struct io_uring_cqe;
+
 namespace gearbox::server {
+
+class Uring;
 
 // Where a connection's input goes: straight into the job core, or into a batch for the core
 // thread. Called on the I/O thread.
@@ -70,7 +74,9 @@ class IoLoop {
 
   // Flushes output and frees finished connections; call after every loop turn.
   void EndOfTurn();
-  // Closes every connection now (shutdown).
+  // Writes what is queued for up to `timeout_ms` (shutdown), then closes every connection.
+  void FlushAndCloseAll(int64_t timeout_ms);
+  // Closes every connection now.
   void CloseAll();
   size_t connection_count() const { return live_; }
   // "io_uring" or "epoll".
@@ -87,7 +93,7 @@ class IoLoop {
   void OnPeerClosed(Connection* c);
   void Flush(Connection* c);
   // io_uring engine.
-  void OnCompletions();
+  void OnCompletion(io_uring_cqe* cqe);
   void ArmRecv(Connection* c);
   void CancelRecv(Connection* c);
   void SubmitWrite(Connection* c);
@@ -112,7 +118,7 @@ class IoLoop {
   std::vector<Connection*> dirty_;
   std::unique_ptr<char[]> scratch_;
   size_t live_ = 0;
-  std::unique_ptr<class Uring> uring_;
+  Uring* uring_ = nullptr;  // the loop's ring (io_uring engine), else null
   std::vector<Connection*> starved_;  // receives that ran out of provided buffers
 };
 

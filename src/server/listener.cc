@@ -89,33 +89,34 @@ Status Listener::Bind(const ListenConfig& config) {
 }
 
 void Listener::Start(EventLoop& loop, AcceptFn on_accept) {
+  loop_ = &loop;
   on_accept_ = std::move(on_accept);
-  for (int fd : fds_) {
-    event* ev = event_new(loop.base(), fd, EV_READ | EV_PERSIST, &Listener::OnAccept, this);
-    event_add(ev, nullptr);
-    events_.push_back(ev);
-  }
-  resume_ = evtimer_new(loop.base(), &Listener::OnResume, this);
+  resume_ = std::make_unique<Timer>(loop, [this] { Resume(); });
+  Resume();
+}
+
+void Listener::Pause() {
+  if (paused_) return;
+  paused_ = true;
+  for (auto* w : watches_) loop_->Unwatch(w);
+  watches_.clear();
+}
+
+void Listener::Resume() {
+  paused_ = false;
+  if (!watches_.empty()) return;
+  for (int fd : fds_) watches_.push_back(loop_->WatchReadable(fd, [this, fd] { Accept(fd); }));
 }
 
 void Listener::Close() {
-  for (event* ev : events_) event_free(ev);
-  events_.clear();
-  if (resume_ != nullptr) {
-    event_free(resume_);
-    resume_ = nullptr;
+  if (loop_ != nullptr) {
+    for (auto* w : watches_) loop_->Unwatch(w);
   }
+  loop_ = nullptr;
+  watches_.clear();
+  resume_.reset();
   for (int fd : fds_) ::close(fd);
   fds_.clear();
-}
-
-void Listener::OnAccept(evutil_socket_t fd, short, void* arg) {
-  static_cast<Listener*>(arg)->Accept(fd);
-}
-
-void Listener::OnResume(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Listener*>(arg);
-  for (event* ev : self->events_) event_add(ev, nullptr);
 }
 
 void Listener::Accept(int lfd) {
@@ -133,9 +134,8 @@ void Listener::Accept(int lfd) {
                  std::strerror(errno));
           last_emfile_log_ = now;
         }
-        for (event* ev : events_) event_del(ev);
-        timeval tv{0, 100 * 1000};
-        evtimer_add(resume_, &tv);
+        Pause();
+        resume_->Arm(100);
       }
       return;
     }

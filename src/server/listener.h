@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "base/status.h"
 #include "server/event_loop.h"
 
@@ -42,14 +44,16 @@ class Listener {
   const std::vector<std::string>& descriptions() const { return descriptions_; }
 
  private:
-  static void OnAccept(evutil_socket_t fd, short what, void* arg);
-  static void OnResume(evutil_socket_t fd, short what, void* arg);
   void Accept(int fd);
+  void Pause();
+  void Resume();
 
+  EventLoop* loop_ = nullptr;
   std::vector<int> fds_;
-  std::vector<event*> events_;
+  std::vector<EventLoop::Watch*> watches_;
   std::vector<std::string> descriptions_;
-  event* resume_ = nullptr;
+  std::unique_ptr<Timer> resume_;
+  bool paused_ = false;
   AcceptFn on_accept_;
   int bound_port_ = 0;
   int64_t last_emfile_log_ = 0;

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -107,6 +108,20 @@ class MemoryReturn {
   size_t peak_ = 0;
 };
 
+void LogEngine(const EventLoop& loop, const ServerOptions& o) {
+  if (loop.uses_uring()) {
+    GB_LOG(kInfo, "Connection I/O: io_uring");
+  } else if (o.io_engine == "io_uring") {
+    GB_LOG(kError, "--io-engine io_uring: io_uring unavailable ({}); using epoll",
+           loop.uring_unavailable());
+  } else if (o.io_engine == "auto") {
+    GB_LOG(kNotice, "io_uring unavailable ({}); connection I/O uses epoll",
+           loop.uring_unavailable());
+  } else {
+    GB_LOG(kInfo, "Connection I/O: epoll");
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -118,35 +133,43 @@ class Runtime {
   virtual int Run() = 0;
 };
 
-// Signals, graceful shutdown and log reopening, on the main thread's loop.
+// Signals, graceful shutdown and log reopening, on the main thread's loop. The signals are
+// blocked (in this thread and every thread started later) and read from a signalfd.
 class SignalHandlers {
  public:
-  SignalHandlers(EventLoop& loop, std::function<void(bool graceful)> shutdown) : shutdown_(std::move(shutdown)) {
-    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) {
-      event* ev = evsignal_new(loop.base(), sig, &SignalHandlers::On, this);
-      event_add(ev, nullptr);
-      events_.push_back(ev);
-    }
+  SignalHandlers(EventLoop& loop, std::function<void(bool graceful)> shutdown)
+      : loop_(loop), shutdown_(std::move(shutdown)) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    watch_ = loop_.WatchReadable(fd_, [this] { OnReadable(); });
   }
   ~SignalHandlers() {
-    for (event* ev : events_) event_free(ev);
+    loop_.Unwatch(watch_);
+    ::close(fd_);
   }
 
  private:
-  static void On(evutil_socket_t sig, short, void* arg) {
-    auto* self = static_cast<SignalHandlers*>(arg);
-    if (sig == SIGHUP) {
-      GB_LOG(kNotice, "SIGHUP: reopening the log file");
-      ReopenLog();
-      return;
+  void OnReadable() {
+    signalfd_siginfo si{};
+    while (::read(fd_, &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGHUP) {
+        GB_LOG(kNotice, "SIGHUP: reopening the log file");
+        ReopenLog();
+        continue;
+      }
+      bool graceful = sig == SIGUSR1;
+      GB_LOG(kNotice, "Received signal {}: {} shutdown", sig, graceful ? "graceful" : "immediate");
+      shutdown_(graceful);
     }
-    bool graceful = sig == SIGUSR1;
-    GB_LOG(kNotice, "Received signal {}: {} shutdown", static_cast<int>(sig),
-           graceful ? "graceful" : "immediate");
-    self->shutdown_(graceful);
   }
+  EventLoop& loop_;
   std::function<void(bool)> shutdown_;
-  std::vector<event*> events_;
+  int fd_ = -1;
+  EventLoop::Watch* watch_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -162,6 +185,7 @@ class SingleLoopRuntime final : public Runtime,
       : options_(o),
         listener_(listener),
         store_(store),
+        loop_(o.io_engine != "epoll"),
         io_(loop_, MakeIoConfig(o), 0, 1),
         core_(MakeCoreOptions(o), *this, store, clock, this),
         timer_(loop_, [this] { core_.Tick(); }),
@@ -180,9 +204,11 @@ class SingleLoopRuntime final : public Runtime,
   }
 
   int Run() override {
+    LogEngine(loop_, options_);
     GB_LOG(kInfo, "Entering main event loop (one loop)");
     loop_.Run([this] { AfterTurn(); });
-    io_.CloseAll();
+    listener_.Close();
+    io_.FlushAndCloseAll(1000);
     return 0;
   }
 
@@ -247,7 +273,7 @@ class SingleLoopRuntime final : public Runtime,
   Listener& listener_;
   core::Store& store_;
   protocol::Limits limits_;
-  EventLoop loop_;
+  EventLoop loop_;  // constructed before io_ (member order)
   IoLoop io_;
   core::JobCore core_;
   Timer timer_;
@@ -340,14 +366,19 @@ class CoreThread final : public core::Output, public core::CoreHooks {
 class IoThread final : public CoreSink {
  public:
   IoThread(ThreadedRuntime& rt, const ServerOptions& o, uint32_t index, uint32_t count)
-      : rt_(rt), mailbox_(loop_), io_(loop_, MakeIoConfig(o), index, count), index_(index) {
+      : rt_(rt),
+        loop_(o.io_engine != "epoll"),
+        mailbox_(loop_),
+        io_(loop_, MakeIoConfig(o), index, count),
+        index_(index) {
     io_.set_sink(this);
     loop_.SetOnWake([this] { OnMail(); });
   }
   Mailbox<IoMail>& mailbox() { return mailbox_; }
+  EventLoop& loop() { return loop_; }
   void Run() {
     loop_.Run([this] { io_.EndOfTurn(); });
-    io_.CloseAll();
+    io_.FlushAndCloseAll(1000);
   }
 
   // CoreSink: everything goes into this turn's batch for the core thread.
@@ -383,8 +414,7 @@ class IoThread final : public CoreSink {
       } else if (auto* s = std::get_if<NewSocket>(&m)) {
         io_.Adopt(s->fd, s->peer);
       } else {
-        io_.EndOfTurn();  // best effort: write what the core produced before stopping
-        loop_.Stop();
+        loop_.Stop();  // Run() then writes what the core produced, for up to a second
       }
     }
   }
@@ -401,7 +431,7 @@ class ThreadedRuntime final : public Runtime {
  public:
   ThreadedRuntime(const ServerOptions& o, Listener& listener, core::Store& store,
                   const Clock& clock, int threads)
-      : listener_(listener), main_mail_(main_loop_) {
+      : options_(o), listener_(listener), main_mail_(main_loop_) {
     core_ = std::make_unique<CoreThread>(*this, o, store, clock, static_cast<uint32_t>(threads));
     for (int i = 0; i < threads; ++i) {
       io_.push_back(std::make_unique<IoThread>(*this, o, static_cast<uint32_t>(i),
@@ -426,8 +456,10 @@ class ThreadedRuntime final : public Runtime {
     std::thread core_thread([this] { core_->Run(); });
     std::vector<std::thread> io_threads;
     for (auto& t : io_) io_threads.emplace_back([&t] { t->Run(); });
+    LogEngine(io_[0]->loop(), options_);
     GB_LOG(kInfo, "Entering main event loop ({} I/O threads and a core thread)", io_.size());
     main_loop_.Run(nullptr);
+    listener_.Close();
     // Stop the core first (it flushes its last replies into the I/O mailboxes), then I/O.
     core_->mailbox().Post(Stop{});
     core_thread.join();
@@ -463,6 +495,7 @@ class ThreadedRuntime final : public Runtime {
     }
   }
 
+  const ServerOptions& options_;
   Listener& listener_;
   core::Store* store_ = nullptr;
   EventLoop main_loop_;

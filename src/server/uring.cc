@@ -1,6 +1,5 @@
 #include "server/uring.h"
 
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -8,8 +7,7 @@
 
 namespace gearbox::server {
 
-std::unique_ptr<Uring> Uring::Create(EventLoop& loop, std::function<void()> on_ready,
-                                     std::string* why_not) {
+std::unique_ptr<Uring> Uring::Create(std::string* why_not) {
   std::unique_ptr<Uring> u(new Uring());
   io_uring_params params{};
   params.flags = IORING_SETUP_SUBMIT_ALL;
@@ -53,29 +51,12 @@ std::unique_ptr<Uring> Uring::Create(EventLoop& loop, std::function<void()> on_r
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(u->br_, kBuffers);
-  // Completions signal an eventfd that libevent watches edge-triggered (no read needed).
-  u->event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (u->event_fd_ < 0 || io_uring_register_eventfd(&u->ring_, u->event_fd_) < 0) {
-    *why_not = "io_uring_register_eventfd failed";
-    return nullptr;
-  }
-  u->on_ready_ = std::move(on_ready);
-  u->ev_ = event_new(loop.base(), u->event_fd_, EV_READ | EV_PERSIST | EV_ET, &Uring::OnEventFd,
-                     u.get());
-  event_add(u->ev_, nullptr);
   return u;
 }
 
 Uring::~Uring() {
-  if (ev_ != nullptr) event_free(ev_);
   if (ring_ok_) io_uring_queue_exit(&ring_);
-  if (event_fd_ >= 0) ::close(event_fd_);
   if (br_ != nullptr) ::munmap(br_, br_bytes_);
-}
-
-void Uring::OnEventFd(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Uring*>(arg);
-  self->on_ready_();
 }
 
 io_uring_sqe* Uring::Sqe() {
@@ -92,6 +73,19 @@ void Uring::Submit() {
   if (queued_ == 0) return;
   queued_ = 0;
   io_uring_submit(&ring_);
+}
+
+void Uring::SubmitAndWait(int64_t timeout_ms) {
+  queued_ = 0;
+  io_uring_cqe* cqe = nullptr;
+  if (timeout_ms < 0) {
+    io_uring_submit_and_wait(&ring_, 1);
+    return;
+  }
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout_ms / 1000;
+  ts.tv_nsec = (timeout_ms % 1000) * 1000000;
+  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
 }
 
 void Uring::ReturnBuffer(uint16_t bid) {
