@@ -43,7 +43,8 @@ void ApplyEnv(const std::map<std::string, std::string>& env) {
 
 // ---- Servers ---------------------------------------------------------------------------------
 
-std::unique_ptr<FixedServer> FixedServer::Start(Impl impl, int port, std::string* error) {
+std::unique_ptr<FixedServer> FixedServer::Start(Impl impl, int port, std::string* error,
+                                                const std::string& listen) {
   std::string binary = BinaryFor(impl);
   std::unique_ptr<FixedServer> s(new FixedServer());
   s->port_ = port;
@@ -54,7 +55,7 @@ std::unique_ptr<FixedServer> FixedServer::Start(Impl impl, int port, std::string
   // The port may still be held for a moment by the server we just killed: retry.
   auto deadline = SteadyClock::now() + 10s;
   while (SteadyClock::now() < deadline) {
-    std::vector<std::string> args = {binary, "-L",   "127.0.0.1", "-p", std::to_string(port),
+    std::vector<std::string> args = {binary, "-L",   listen, "-p", std::to_string(port),
                                      "-l",   s->log_};
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -77,9 +78,10 @@ std::unique_ptr<FixedServer> FixedServer::Start(Impl impl, int port, std::string
         s->pid_ = -1;
         break;
       }
-      if (auto c = RawClient::Connect(port)) {
-        c->Send("version\n");
-        if (c->ReadUntil("\n", 500ms).rfind("OK ", 0) == 0) return s;
+      auto a = AdminClient::Connect(ServerAddress{listen, static_cast<uint16_t>(port)}, 500ms);
+      if (a.ok()) {
+        auto v = a->Execute("version", AdminClient::Reply::kLine, 500ms);
+        if (v.ok() && v->rfind("OK ", 0) == 0) return s;
       }
       std::this_thread::sleep_for(20ms);
     }

@@ -26,7 +26,8 @@ using namespace std::chrono_literals;
 // same port). Killed with SIGKILL on destruction.
 class FixedServer {
  public:
-  static std::unique_ptr<FixedServer> Start(Impl impl, int port, std::string* error = nullptr);
+  static std::unique_ptr<FixedServer> Start(Impl impl, int port, std::string* error = nullptr,
+                                            const std::string& listen = "127.0.0.1");
   ~FixedServer();
   int port() const { return port_; }
   pid_t pid() const { return pid_; }

@@ -2,6 +2,9 @@
 // gearmand 1.1.20 (each test runs against both). No mocks; waits poll for events with generous
 // deadlines and never assert on durations.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -868,6 +871,32 @@ TEST(ClientNoServer, BackoffSkipsADeadServerUntilItExpires) {
   // A client without that history connects at once.
   auto fresh = Client::Create(TestClientOptions(srv->address()));
   EXPECT_TRUE(fresh->Echo("x").ok());
+}
+
+TEST(ClientNoServer, Ipv6AddressesInBrackets) {
+  int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  bool v6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  if (probe >= 0) ::close(probe);
+  if (!v6) GTEST_SKIP() << "no IPv6 loopback here";
+  for (Impl impl : {Impl::kOurs, Impl::kReference}) {
+    if (BinaryFor(impl).empty()) continue;
+    int port = FreePort();
+    auto srv = FixedServer::Start(impl, port, nullptr, "::1");
+    ASSERT_NE(srv, nullptr) << ImplName(impl);
+    std::string addr = "[::1]:" + std::to_string(port);
+    auto w = StartWorker(addr, {{"reverse", Reverse}}, {}, /*wait_registered=*/false);
+    auto c = Client::Create(TestClientOptions(addr));
+    ASSERT_TRUE(c.ok());
+    auto r = c->Do("reverse", "v6");
+    ASSERT_TRUE(r.ok()) << ImplName(impl) << ": " << r.error().message();
+    EXPECT_EQ(*r, "6v");
+    auto h = c->DoBackground("parked", "x");
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(h->server, addr);
+  }
 }
 
 TEST(ClientNoServer, WorkerConnectReportsUnreachableServers) {
