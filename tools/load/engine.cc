@@ -1,9 +1,8 @@
 #include "engine.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -13,11 +12,17 @@ using protocol::Command;
 using protocol::DecodeResult;
 
 namespace {
-constexpr size_t kScratchSize = 256 * 1024;
-constexpr size_t kMaxEvents = 512;
 constexpr size_t kMaxErrors = 20;
-constexpr int kTurnMs = 20;
+constexpr int64_t kTurnNs = 20'000'000;  // the longest wait: done flags and ticks are checked
 }  // namespace
+
+// Defined in engine_epoll.cc and engine_uring.cc.
+std::unique_ptr<Loop> NewEpollLoop(std::string* why_not);
+std::unique_ptr<Loop> NewUringLoop(std::string* why_not);
+
+const char* EngineName(IoEngine engine) {
+  return engine == IoEngine::kUring ? "io_uring" : "epoll";
+}
 
 void Phase::Fail(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -41,6 +46,11 @@ Conn::~Conn() {
 void Conn::Send(Command command, std::initializer_list<std::string_view> parts) {
   protocol::AppendPacket(out_, protocol::Magic::kRequest, command, parts);
   if (!dirty_ && loop_ != nullptr) loop_->MarkDirty(this);
+}
+
+void Conn::WakeAt(int64_t ns) {
+  if (wake_ns_ < 0 && loop_ != nullptr) loop_->timers_.push_back(this);
+  wake_ns_ = ns;
 }
 
 void Conn::Fail(const std::string& message) {
@@ -98,37 +108,37 @@ size_t Conn::Dispatch(const char* data, size_t size) {
   return off;
 }
 
-bool Conn::ReadAndDispatch(char* scratch, size_t scratch_size) {
+void Conn::Ingest(const char* data, size_t size) {
   if (in_len_ == 0) {
-    ssize_t n = ::recv(fd_, scratch, scratch_size, 0);
-    if (n == 0) return false;
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-    size_t used = Dispatch(scratch, static_cast<size_t>(n));
-    size_t rest = static_cast<size_t>(n) - used;
-    if (rest > 0) {
+    size_t used = Dispatch(data, size);
+    size_t rest = size - used;
+    if (rest > 0 && !closed_) {
       size_t cap = std::max({rest, in_need_, size_t{16 * 1024}});
       if (cap > in_cap_) {
         in_.reset(new char[cap]);
         in_cap_ = cap;
       }
-      std::memcpy(in_.get(), scratch + used, rest);
+      std::memcpy(in_.get(), data + used, rest);
       in_len_ = rest;
     }
-    return !closed_;
+    return;
   }
-  // Part of a packet is buffered: read the rest behind it.
-  size_t want = std::max(in_need_, in_len_ + 16 * 1024);
+  // Part of a packet is buffered: append behind it, growing toward the declared packet size.
+  size_t want = std::max(in_need_, in_len_ + size);
   if (want > in_cap_) {
-    std::unique_ptr<char[]> bigger(new char[want]);
+    size_t cap = std::max(want, in_cap_ * 2);
+    std::unique_ptr<char[]> bigger(new char[cap]);
     std::memcpy(bigger.get(), in_.get(), in_len_);
     in_ = std::move(bigger);
-    in_cap_ = want;
+    in_cap_ = cap;
   }
-  ssize_t n = ::recv(fd_, in_.get() + in_len_, in_cap_ - in_len_, 0);
-  if (n == 0) return false;
-  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-  in_len_ += static_cast<size_t>(n);
+  std::memcpy(in_.get() + in_len_, data, size);
+  in_len_ += size;
   size_t used = Dispatch(in_.get(), in_len_);
+  if (closed_) {
+    in_len_ = 0;
+    return;
+  }
   if (used > 0) {
     std::memmove(in_.get(), in_.get() + used, in_len_ - used);
     in_len_ -= used;
@@ -137,44 +147,57 @@ bool Conn::ReadAndDispatch(char* scratch, size_t scratch_size) {
     in_.reset();
     in_cap_ = 0;
   }
-  return !closed_;
-}
-
-bool Conn::Flush() {
-  while (out_pos_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-      return false;
-    }
-    out_pos_ += static_cast<size_t>(n);
-  }
-  out_.clear();
-  out_pos_ = 0;
-  if (out_.capacity() > 4 * 1024 * 1024) out_.shrink_to_fit();
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-Loop::Loop() : events_(kMaxEvents), scratch_(new char[kScratchSize]) {
-  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+std::unique_ptr<Loop> Loop::Create(IoEngine engine, std::string* why_not) {
+  return engine == IoEngine::kUring ? NewUringLoop(why_not) : NewEpollLoop(why_not);
 }
 
 Loop::~Loop() {
-  conns_.clear();
-  if (epfd_ >= 0) ::close(epfd_);
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+}
+
+void Loop::RunAsync(Phase* phase) {
+  std::unique_lock<std::mutex> lock(mu_);
+  posted_ = phase;
+  running_ = true;
+  if (!thread_.joinable()) {
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> l(mu_);
+      while (true) {
+        cv_.wait(l, [this] { return quit_ || posted_ != nullptr; });
+        if (posted_ == nullptr) return;  // quit
+        Phase* ph = posted_;
+        posted_ = nullptr;
+        l.unlock();
+        Run(ph, nullptr);
+        l.lock();
+        running_ = false;
+        cv_.notify_all();
+      }
+    });
+  }
+  lock.unlock();
+  cv_.notify_all();
+}
+
+void Loop::Join() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !running_; });
 }
 
 void Loop::Add(std::unique_ptr<Conn> conn) {
   conn->loop_ = this;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = conn.get();
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, conn->fd(), &ev) != 0) {
-    conn->Fail(std::string("epoll_ctl: ") + std::strerror(errno));
-  }
+  Register(conn.get());
   conns_.push_back(std::move(conn));
 }
 
@@ -184,51 +207,42 @@ void Loop::MarkDirty(Conn* c) {
   dirty_.push_back(c);
 }
 
-void Loop::SetWriteInterest(Conn* c, bool on) {
-  if (c->want_write_ == on) return;
-  c->want_write_ = on;
-  epoll_event ev{};
-  ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
-  ev.data.ptr = c;
-  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd(), &ev);
+void Loop::LostConnection(Conn* c, const std::string& why) {
+  if (!c->closed_) {
+    c->Fail(c->settling_ || phase_->done.load() ? why + " (after the phase)" : why);
+  }
+  Close(c);
 }
 
-void Loop::FlushDirty() {
-  // Flushing never queues more output, so the list cannot grow while we walk it.
-  for (Conn* c : dirty_) {
-    c->dirty_ = false;
-    if (c->closed_) continue;
-    if (!c->Flush()) {
-      c->Fail(std::string("write to the server failed: ") + std::strerror(errno));
-      c->closed_ = true;
-      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd(), nullptr);
-      continue;
+void Loop::FireTimers() {
+  if (timers_.empty()) return;
+  int64_t now = NowNs();
+  // OnTimer may ask for another time: collect the due ones first.
+  std::vector<Conn*> due;
+  for (size_t i = 0; i < timers_.size();) {
+    Conn* c = timers_[i];
+    if (c->wake_ns_ <= now) {
+      c->wake_ns_ = -1;
+      due.push_back(c);
+      timers_[i] = timers_.back();
+      timers_.pop_back();
+    } else {
+      ++i;
     }
-    SetWriteInterest(c, c->out_pos_ < c->out_.size());
   }
-  dirty_.clear();
+  for (Conn* c : due) {
+    if (!c->closed_) c->OnTimer();
+  }
 }
 
-void Loop::Turn(int timeout_ms) {
-  int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
-  for (int i = 0; i < n; ++i) {
-    auto* c = static_cast<Conn*>(events_[i].data.ptr);
-    if (c->closed_) continue;
-    uint32_t ev = events_[i].events;
-    if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
-      if (!c->ReadAndDispatch(scratch_.get(), kScratchSize)) {
-        if (!c->closed_) {
-          c->Fail(c->settling_ || phase_->done.load()
-                      ? "server closed the connection (after the phase)"
-                      : "server closed the connection");
-        }
-        c->closed_ = true;
-        ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd(), nullptr);
-        continue;
-      }
-    }
-    if ((ev & EPOLLOUT) != 0) MarkDirty(c);
+void Loop::Turn(int64_t timeout_ns) {
+  if (!timers_.empty()) {
+    int64_t now = NowNs();
+    for (const Conn* c : timers_)
+      timeout_ns = std::min(timeout_ns, std::max<int64_t>(0, c->wake_ns_ - now));
   }
+  Wait(timeout_ns);
+  FireTimers();
   FlushDirty();
 }
 
@@ -242,13 +256,14 @@ void Loop::Run(Phase* phase, const std::function<void()>& tick) {
   int64_t last_tick = NowNs();
   while (!phase->done.load(std::memory_order_acquire) &&
          !phase->failed.load(std::memory_order_relaxed)) {
-    Turn(kTurnMs);
+    Turn(kTurnNs);
     if (tick && NowNs() - last_tick >= 200'000'000) {
       last_tick = NowNs();
       tick();
     }
   }
   FlushDirty();
+  Push();
 }
 
 bool Loop::Settle(Phase* phase, std::chrono::milliseconds timeout) {
@@ -277,20 +292,18 @@ bool Loop::Settle(Phase* phase, std::chrono::milliseconds timeout) {
                   " ms while settling (the server stopped answering)");
       return false;
     }
-    Turn(kTurnMs);
+    Turn(kTurnNs);
   }
 }
 
 void RunPhase(Phase* phase, std::vector<std::unique_ptr<Loop>>& loops,
               const std::function<void()>& tick) {
   phase->start_ns = NowNs();
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < loops.size(); ++i) {
-    threads.emplace_back([&, i] { loops[i]->Run(phase, nullptr); });
-  }
+  for (size_t i = 1; i < loops.size(); ++i)
+    loops[i]->RunAsync(phase);
   loops[0]->Run(phase, tick);
-  for (auto& t : threads)
-    t.join();
+  for (size_t i = 1; i < loops.size(); ++i)
+    loops[i]->Join();
 }
 
 }  // namespace gearbox::load

@@ -1,15 +1,20 @@
-// The load engine: Loop is one epoll event loop over non-blocking Gearman connections; Conn is
-// one connection (socket, input bytes awaiting a whole packet, output batched until the end of
-// the loop turn); Phase is the state shared by every loop of one measured phase.
-// A Loop and its Conns belong to the one thread that runs it. Phase is shared: its counters are
-// atomics and its error list is guarded by a mutex.
+// The load engine: Loop is one event loop over Gearman connections, with two I/O engines behind
+// it: epoll over non-blocking sockets (a recv per readable connection and a send per
+// connection with output, each turn), and io_uring (one ring per loop; each connection one
+// multishot receive into provided buffers; a turn's sends submitted together with the wait, so
+// a busy turn is one system call). Conn is one connection (input bytes awaiting a whole packet,
+// output batched until the end of the loop turn, at most one send in flight with io_uring);
+// Phase is the state shared by every loop of one measured phase.
+// A Loop and its Conns are used by one thread at a time: the main thread builds and settles
+// them, and a loop runs a phase either on the main thread (loop 0) or on its own thread, which
+// lives as long as the loop (io_uring cancels a thread's requests when the thread exits).
+// Phase is shared: its counters are atomics and its error list is guarded by a mutex.
 #pragma once
-
-#include <sys/epoll.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -17,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "protocol/codec.h"
@@ -54,6 +60,11 @@ struct Phase {
   std::atomic<uint64_t> noops{0};       // NOOP received
   std::atomic<uint64_t> pre_sleeps{0};  // PRE_SLEEP sent
   std::atomic<uint64_t> echoes{0};      // ECHO_RES received
+  // Paced submits (--gap-us): how many found every worker asleep (PRE_SLEEP sent, no NOOP yet).
+  std::atomic<int64_t> sleeping_workers{0};
+  uint32_t workers = 0;  // worker connections in the phase
+  std::atomic<uint64_t> paced_submits{0};
+  std::atomic<uint64_t> submits_to_sleeping{0};
 
   // Progress timestamps at each tenth of the target (for rate-versus-depth checks).
   std::array<std::atomic<int64_t>, 10> tenth_ns{};
@@ -97,13 +108,20 @@ class Conn {
   virtual void OnStart() {}
   // One decoded response packet.
   virtual void OnPacket(const protocol::Frame& frame) = 0;
+  // The time asked for with WakeAt has come.
+  virtual void OnTimer() {}
   // True once the connection has nothing more to do in the settle step (see Loop::Settle).
   bool settled() const { return echo_wait_ == 0; }
 
  protected:
   friend class Loop;
+  friend class EpollLoop;
+  friend class UringLoop;
   // Queues a request; it is written at the end of the loop turn together with the others.
   void Send(protocol::Command command, std::initializer_list<std::string_view> parts = {});
+  // Asks the loop to call OnTimer at (or soon after) `ns` on the NowNs() clock. One pending
+  // time per connection: a later call replaces it.
+  void WakeAt(int64_t ns);
   // Records a protocol failure for this phase.
   void Fail(const std::string& message);
   // Default handling for packets every role treats the same way (ERROR, ECHO_RES). Returns
@@ -113,11 +131,15 @@ class Conn {
   bool settling_ = false;  // the measured phase is over: answer nothing new
 
  private:
-  // Reads what the socket has and dispatches whole packets. False when the connection is gone.
+  // epoll: reads what the socket has and dispatches whole packets. False when the connection
+  // is gone.
   bool ReadAndDispatch(char* scratch, size_t scratch_size);
+  // io_uring: dispatches whole packets from bytes received into a provided buffer, keeping an
+  // incomplete packet's bytes for the next receive.
+  void Ingest(const char* data, size_t size);
   // Decodes and dispatches whole packets from data; returns the bytes consumed.
   size_t Dispatch(const char* data, size_t size);
-  // Writes queued output; false on a socket error.
+  // epoll: writes queued output; false on a socket error.
   bool Flush();
 
   int fd_;
@@ -127,22 +149,34 @@ class Conn {
   size_t in_len_ = 0;
   size_t in_cap_ = 0;
   size_t in_need_ = 0;
-  // Output: packets queued this turn, sent with one send() per turn.
+  // Output: packets queued this turn, sent with one send() per turn (epoll) or one send
+  // submission per turn (io_uring; while one is in flight, further output waits here).
   std::string out_;
   size_t out_pos_ = 0;
   bool dirty_ = false;
-  bool want_write_ = false;
+  bool want_write_ = false;  // epoll: EPOLLOUT registered
   bool closed_ = false;
   int echo_wait_ = 0;
+  // io_uring: the bytes of the send in flight (swapped with out_ when it starts).
+  std::string sending_;
+  size_t send_pos_ = 0;
+  bool send_inflight_ = false;
+  bool recv_armed_ = false;
+  int64_t wake_ns_ = -1;  // pending WakeAt time, -1: none
 };
+
+enum class IoEngine { kEpoll, kUring };
+const char* EngineName(IoEngine engine);
 
 class Loop {
  public:
-  Loop();
-  ~Loop();
+  // A loop with the given engine; nullptr (and the reason) when io_uring is not usable here.
+  static std::unique_ptr<Loop> Create(IoEngine engine, std::string* why_not);
+  virtual ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
+  IoEngine engine() const { return engine_; }
   void Add(std::unique_ptr<Conn> conn);
   const std::vector<std::unique_ptr<Conn>>& conns() const { return conns_; }
 
@@ -153,20 +187,44 @@ class Loop {
   // ECHO_RES arrived, so the server has processed everything sent before. Roles stop issuing
   // new work. Returns false (and fails the phase) on timeout.
   bool Settle(Phase* phase, std::chrono::milliseconds timeout);
+  // Run(phase, nullptr) on the loop's own thread (started on first use); Join waits for it.
+  void RunAsync(Phase* phase);
+  void Join();
 
- private:
+ protected:
+  explicit Loop(IoEngine engine) : engine_(engine) {}
   friend class Conn;
-  void MarkDirty(Conn* c);
-  void FlushDirty();
-  void SetWriteInterest(Conn* c, bool on);
-  void Turn(int timeout_ms);
+  // Engine hooks. Register: a connection joined the loop. Wait: waits up to timeout_ns for I/O
+  // (also submitting what FlushDirty queued) and dispatches what arrived. FlushDirty: writes,
+  // or queues the writes of, every connection with new output. Push: output queued by
+  // FlushDirty leaves now, without waiting for the next Wait.
+  virtual void Register(Conn* c) = 0;
+  virtual void Wait(int64_t timeout_ns) = 0;
+  virtual void FlushDirty() = 0;
+  virtual void Push() {}
+  // The connection failed or the server closed it: stop reading it.
+  virtual void Close(Conn* c) = 0;
+  // A read ended the connection (peer closed or read error): records the failure and closes.
+  void LostConnection(Conn* c, const std::string& why);
 
-  int epfd_ = -1;
+  void MarkDirty(Conn* c);
+  void Turn(int64_t timeout_ns);
+  void FireTimers();
+
+  IoEngine engine_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> dirty_;
-  std::vector<epoll_event> events_;
-  std::unique_ptr<char[]> scratch_;
+  std::vector<Conn*> timers_;  // connections with a pending WakeAt
   Phase* phase_ = nullptr;
+
+ private:
+  // The loop's own thread: runs one posted Run at a time, exits when the loop is destroyed.
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Phase* posted_ = nullptr;  // a Run to start
+  bool running_ = false;     // a posted Run has not finished
+  bool quit_ = false;
 };
 
 // Runs one phase over `loops`, one thread per loop (loop 0 on the calling thread, which also

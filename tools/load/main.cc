@@ -1,6 +1,7 @@
 // gearbox-load: a load generator for Gearman job servers (ours or gearmand). It drives many
-// client and worker connections from one epoll loop per thread, checks that every job is
-// accounted for, and prints a table (and JSON) of what it measured. See docs/performance.md.
+// client and worker connections from one event loop per thread (io_uring, or epoll where
+// io_uring is not usable), checks that every job is accounted for, and prints a table (and
+// JSON) of what it measured. See docs/performance.md.
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ Scenarios:
   submit-bg    background submits (SUBMIT_JOB_BG), a window in flight per client; submits/s
   drain        fill the queue with --jobs background jobs, then --workers drain it; jobs/s
   roundtrip    foreground jobs, --clients x --window in flight, --workers; jobs/s and latency
-               (C=1 W=1 K=1 gives the unloaded single round trip)
+               (-c 1 -w 1 -k 1 -g 1 --gap-us 2000: the unloaded single round trip)
   memory       the server's RSS per queued job, and after the queue drains (server on this host)
   connections  hold --connections idle connections, check each answers; --with-roundtrip
                measures a round trip while they are held
@@ -72,7 +73,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--warmup", o.warmup,
                  "Completions left out of latency figures (default: jobs/10, at most 10000)");
-  app.add_option("-t,--threads", o.threads, "Load threads, each with its own epoll loop")
+  app.add_option("-t,--threads", o.threads, "Load threads, each with its own event loop")
+      ->capture_default_str();
+  app.add_option("--io-engine", o.io_engine,
+                 "epoll, io_uring, or auto (io_uring when the kernel allows it)")
+      ->check(CLI::IsMember({"auto", "epoll", "io_uring"}))
+      ->capture_default_str();
+  app.add_option("--gap-us", o.gap_us,
+                 "Foreground clients: pause at least this long after each result before "
+                 "submitting again (unloaded round trip: the worker is asleep again)")
       ->capture_default_str();
   app.add_option("--connections", o.connections, "connections: idle connections to hold")
       ->capture_default_str();

@@ -47,7 +47,8 @@ std::string Pretty(double v) {
 
 std::string Report::Table() const {
   std::string out;
-  out += fmt::format("gearbox-load {}  server {}{}\n", scenario, server,
+  out += fmt::format("gearbox-load {}  server {}{}{}\n", scenario, server,
+                     io_engine.empty() ? "" : "  engine " + io_engine,
                      label.empty() ? "" : "  [" + label + "]");
   size_t width = 10;
   for (const auto& [k, v] : params)
@@ -86,6 +87,7 @@ std::string Report::Json() const {
   j["scenario"] = scenario;
   j["server"] = server;
   j["label"] = label;
+  j["io_engine"] = io_engine;
   nlohmann::ordered_json p = nlohmann::ordered_json::object();
   for (const auto& [k, v] : int_params)
     p[k] = v;

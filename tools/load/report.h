@@ -19,8 +19,9 @@ struct Metric {
 
 struct Report {
   std::string scenario;
-  std::string server;  // host:port
-  std::string label;   // free text from --label (e.g. "gearbox" or "gearmand")
+  std::string server;     // host:port
+  std::string label;      // free text from --label (e.g. "gearbox" or "gearmand")
+  std::string io_engine;  // the tool's I/O engine: "io_uring", "epoll" (pingpong: "blocking")
   std::vector<std::pair<std::string, std::string>> params;  // shown in order; JSON as strings
   std::vector<std::pair<std::string, int64_t>> int_params;  // JSON as numbers
   std::vector<Metric> metrics;

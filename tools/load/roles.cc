@@ -108,7 +108,12 @@ void FgClient::OnPacket(const protocol::Frame& frame) {
       uint64_t seq = phase_->delivered.fetch_add(1, std::memory_order_relaxed);
       if (seq >= warmup_) latency_->Record(static_cast<uint64_t>(now - submitted));
       phase_->Advance();
-      if (!settling_) TopUp();
+      if (settling_) return;
+      if (w_->gap_ns > 0) {
+        WakeAt(now + w_->gap_ns);  // OnTimer submits
+      } else {
+        TopUp();
+      }
       return;
     }
     case Command::kWorkData:
@@ -118,6 +123,17 @@ void FgClient::OnPacket(const protocol::Frame& frame) {
     default:
       return Fail(Unexpected(frame));
   }
+}
+
+void FgClient::OnTimer() {
+  if (settling_ || sent_ >= quota_) return;
+  // Whether this paced submit finds the system idle: every worker has sent PRE_SLEEP.
+  phase_->paced_submits.fetch_add(1, std::memory_order_relaxed);
+  if (phase_->workers > 0 &&
+      phase_->sleeping_workers.load(std::memory_order_relaxed) >= phase_->workers) {
+    phase_->submits_to_sleeping.fetch_add(1, std::memory_order_relaxed);
+  }
+  TopUp();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,12 +186,14 @@ void Worker::OnPacket(const protocol::Frame& frame) {
         Send(Command::kPreSleep);
         sleeping_ = true;
         phase_->pre_sleeps.fetch_add(1, std::memory_order_relaxed);
+        phase_->sleeping_workers.fetch_add(1, std::memory_order_relaxed);
       }
       return;
     case Command::kNoop:
       phase_->noops.fetch_add(1, std::memory_order_relaxed);
       if (sleeping_ && !settling_) {
         sleeping_ = false;
+        phase_->sleeping_workers.fetch_sub(1, std::memory_order_relaxed);
         Grab();
       }
       return;

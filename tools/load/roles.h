@@ -21,6 +21,7 @@ struct Workload {
   protocol::Command submit_bg = protocol::Command::kSubmitJobBg;
   protocol::Command submit_fg = protocol::Command::kSubmitJob;
   bool unique = false;  // give every job its own unique key ("<conn>-<seq>")
+  int64_t gap_ns = 0;   // foreground clients: pause after each result before submitting again
 };
 
 // Keeps `window` SUBMIT_JOB_BG in flight until `quota` jobs were created. Progress: JOB_CREATED.
@@ -42,13 +43,16 @@ class BgSubmitter final : public Conn {
 };
 
 // Keeps `window` foreground SUBMIT_JOBs in flight until `quota` results arrived; records each
-// job's latency from its submit to its WORK_COMPLETE. Progress: WORK_COMPLETE received.
+// job's latency from its submit to its WORK_COMPLETE. Progress: WORK_COMPLETE received. With a
+// gap (Workload::gap_ns), each result is followed by a pause of at least the gap before the
+// client submits again (the paced, unloaded round trip: the worker is back asleep by then).
 class FgClient final : public Conn {
  public:
   FgClient(int fd, Phase* phase, const Workload* w, uint64_t quota, uint32_t window, uint32_t id,
            uint64_t warmup, LatencyHistogram* latency);
   void OnStart() override { TopUp(); }
   void OnPacket(const protocol::Frame& frame) override;
+  void OnTimer() override;
 
  private:
   struct Pending {
@@ -70,7 +74,8 @@ class FgClient final : public Conn {
 
 // CAN_DO, then keeps `grab_window` GRAB_JOBs outstanding. Each JOB_ASSIGN is answered with
 // WORK_COMPLETE and a new GRAB_JOB in the same write. When every grab came back NO_JOB it sends
-// PRE_SLEEP and waits for NOOP. If `counts_progress`, each completion advances the phase.
+// PRE_SLEEP and waits for NOOP (Phase::sleeping_workers counts the workers in between). If
+// `counts_progress`, each completion advances the phase.
 class Worker final : public Conn {
  public:
   Worker(int fd, Phase* phase, const Workload* w, uint32_t grab_window, bool counts_progress);

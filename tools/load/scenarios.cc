@@ -42,6 +42,7 @@ struct PhaseStats {
   double seconds = 0;
   uint64_t submitted = 0, created = 0, assigned = 0, completed = 0, delivered = 0;
   uint64_t no_jobs = 0, noops = 0, pre_sleeps = 0, echoes = 0;
+  uint64_t paced_submits = 0, submits_to_sleeping = 0;  // --gap-us: see Phase
   std::vector<double> tenth_rates;  // progress per second within each tenth of the target
   double server_cpu_s = -1;         // CPU the server used during the phase (-1: unknown)
   double tool_cpu_s = 0;            // CPU this tool used during the phase
@@ -70,6 +71,8 @@ class Runner {
     w_.payload.assign(o_.payload, 'x');
     w_.result.assign(o_.result, 'r');
     w_.unique = o_.unique;
+    w_.gap_ns = static_cast<int64_t>(o_.gap_us) * 1000;
+    if (!ChooseEngine()) return false;
     // The server's pid, when it runs here: its CPU time per phase is a figure that survives a
     // busy machine far better than wall-clock rates.
     if (o_.server_pid > 0) {
@@ -87,6 +90,26 @@ class Runner {
     return true;
   }
 
+  // --io-engine: io_uring when asked for or (auto) when this kernel allows it, else epoll.
+  bool ChooseEngine() {
+    if (o_.io_engine == "epoll") {
+      engine_ = IoEngine::kEpoll;
+    } else {
+      std::string why;
+      if (Loop::Create(IoEngine::kUring, &why) != nullptr) {
+        engine_ = IoEngine::kUring;
+      } else if (o_.io_engine == "io_uring") {
+        r_->errors.push_back("--io-engine io_uring: not usable here: " + why);
+        return false;
+      } else {
+        engine_ = IoEngine::kEpoll;
+        r_->notes.push_back("io_uring is not usable here (" + why + "); used epoll");
+      }
+    }
+    r_->io_engine = EngineName(engine_);
+    return true;
+  }
+
   const Endpoint& endpoint() const { return ep_; }
   int server_pid() const { return server_pid_; }
   const Workload& workload() const { return w_; }
@@ -101,10 +124,17 @@ class Runner {
     return std::move(fds).value();
   }
 
+  // One loop per --threads; records an error and returns an empty vector on failure.
   std::vector<std::unique_ptr<Loop>> MakeLoops() {
     std::vector<std::unique_ptr<Loop>> loops;
     for (uint32_t i = 0; i < std::max<uint32_t>(o_.threads, 1); ++i) {
-      loops.push_back(std::make_unique<Loop>());
+      std::string why;
+      auto loop = Loop::Create(engine_, &why);
+      if (!loop) {
+        r_->errors.push_back(fmt::format("cannot create a {} loop: {}", EngineName(engine_), why));
+        return {};
+      }
+      loops.push_back(std::move(loop));
     }
     return loops;
   }
@@ -116,9 +146,10 @@ class Runner {
   // Fills the queue with n background jobs from `clients` connections.
   PhaseStats Fill(uint64_t n, const std::string& name) {
     Phase ph(name, n);
+    auto loops = MakeLoops();
+    if (loops.empty()) return {};
     auto fds = Connect(o_.clients);
     if (fds.empty()) return {};
-    auto loops = MakeLoops();
     for (uint32_t i = 0; i < fds.size(); ++i) {
       loops[i % loops.size()]->Add(
           std::make_unique<BgSubmitter>(fds[i], &ph, &w_, Share(n, fds.size(), i), o_.window, i));
@@ -136,9 +167,10 @@ class Runner {
   // are completed too.
   PhaseStats Drain(uint64_t n, const std::string& name, bool partial = false) {
     Phase ph(name, n);
+    auto loops = MakeLoops();
+    if (loops.empty()) return {};
     auto fds = Connect(o_.workers);
     if (fds.empty()) return {};
-    auto loops = MakeLoops();
     for (uint32_t i = 0; i < fds.size(); ++i) {
       loops[i % loops.size()]->Add(
           std::make_unique<Worker>(fds[i], &ph, &w_, o_.grab_window, /*counts_progress=*/true));
@@ -155,10 +187,17 @@ class Runner {
   // n foreground jobs from `clients` x `window`, executed by `workers`.
   PhaseStats Roundtrip(uint64_t n, uint64_t warmup, LatencyHistogram* latency) {
     Phase ph("roundtrip", n);
-    auto worker_fds = Connect(o_.workers);
-    auto client_fds = Connect(o_.clients);
-    if (worker_fds.empty() || client_fds.empty()) return {};
+    ph.workers = o_.workers;
     auto loops = MakeLoops();
+    if (loops.empty()) return {};
+    auto worker_fds = Connect(o_.workers);
+    if (worker_fds.empty()) return {};
+    auto client_fds = Connect(o_.clients);
+    if (client_fds.empty()) {
+      for (int fd : worker_fds)
+        ::close(fd);
+      return {};
+    }
     std::vector<std::unique_ptr<LatencyHistogram>> hists;
     for (size_t i = 0; i < loops.size(); ++i)
       hists.push_back(std::make_unique<LatencyHistogram>());
@@ -182,6 +221,8 @@ class Runner {
     Expect(st.assigned == n && st.completed == n,
            fmt::format("roundtrip: workers were assigned {} and completed {}, expected {}",
                        st.assigned, st.completed, n));
+    st.paced_submits = ph.paced_submits.load();
+    st.submits_to_sleeping = ph.submits_to_sleeping.load();
     return st;
   }
 
@@ -334,6 +375,7 @@ class Runner {
   Report* r_;
   Endpoint ep_;
   Workload w_;
+  IoEngine engine_ = IoEngine::kEpoll;
   PhaseStats totals_;
   int server_pid_ = 0;  // 0: not on this host, or unknown
 };
@@ -419,12 +461,26 @@ void Roundtrip(const Options& o, Runner& run, Report* r) {
   r->IntParam("window", o.window);
   r->IntParam("workers", o.workers);
   r->IntParam("grab_window", o.grab_window);
+  r->IntParam("gap_us", static_cast<int64_t>(o.gap_us));
+  if (o.gap_us > 0) {
+    r->Param("gap", fmt::format("{} us pause after each result before the next submit", o.gap_us));
+  }
   LatencyHistogram h;
   PhaseStats st = run.Roundtrip(n, warmup, &h);
   r->Add("roundtrip_jobs_per_s", "throughput", st.rate(n), "jobs/s");
   r->Add("roundtrip_seconds", "time", st.seconds, "s");
   run.AddCpu(st, n, "", "");
   r->AddLatency("latency", "latency", h);
+  if (o.gap_us > 0) {
+    r->Count("paced_submits", st.paced_submits);
+    r->Count("paced_submits_workers_asleep", st.submits_to_sleeping);
+    r->notes.push_back("paced: throughput and CPU per job include the pauses");
+    if (st.submits_to_sleeping < st.paced_submits) {
+      r->notes.push_back(
+          fmt::format("{} of {} paced submits found a worker not yet back asleep (raise --gap-us)",
+                      st.paced_submits - st.submits_to_sleeping, st.paced_submits));
+    }
+  }
   if (st.ok && r->ok()) run.ExpectQueued(0, "after the run");
 }
 
@@ -519,6 +575,11 @@ void Connections(const Options& o, Runner& run, Report* r) {
 
   // Every held connection must answer an ECHO_REQ.
   auto held = run.MakeLoops();
+  if (held.empty()) {
+    for (int fd : fds)
+      ::close(fd);
+    return;
+  }
   Phase probe("idle-echo", c);
   for (size_t i = 0; i < fds.size(); ++i) {
     held[i % held.size()]->Add(std::make_unique<EchoProbe>(fds[i], &probe));
@@ -650,6 +711,7 @@ Report RunScenario(const Options& options) {
   r.scenario = options.scenario;
   r.label = options.label;
   if (options.scenario == "pingpong") {
+    r.io_engine = "blocking";  // one blocking send and recv per message, as a baseline should
     Pingpong(options, &r);
     return r;
   }

@@ -37,7 +37,9 @@ struct Options {
   double timeout_s = 30;           // fail when no progress for this long
   bool progress = false;
   std::string label;
-  uint64_t message_size = 32;  // pingpong
+  uint64_t message_size = 32;      // pingpong
+  std::string io_engine = "auto";  // epoll, io_uring, or auto (io_uring when the kernel allows)
+  uint64_t gap_us = 0;  // foreground clients: pause after each result before the next submit
 };
 
 inline constexpr const char* kScenarios[] = {"submit-bg", "drain",       "roundtrip",
