@@ -340,7 +340,7 @@ bool JobCore::ParseHandle(std::string_view handle, uint64_t* no) const {
 Job* JobCore::FindByHandle(std::string_view handle) const {
   uint64_t no = 0;
   if (!ParseHandle(handle, &no)) return nullptr;
-  return by_handle_.Find(no, HandleTraits::Mix(no));
+  return by_handle_.Find(no);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ void JobCore::OnSubmit(Session& s, const Frame& f, Priority p, bool background,
   job->handle_no = next_handle_++;
   if (background) job->flags |= kJobBackground;
   if (unique_is_data) job->flags |= kJobUniqueIsData;
-  by_handle_.Insert(job);
+  by_handle_.Insert(job->handle_no, job);
   if (!key.empty()) {
     job->key_hash = hash;
     job->flags |= kJobIndexed;
@@ -437,7 +437,7 @@ void JobCore::Restore(const StoredJob& sj) {
   job->handle_no = next_handle_++;
   job->flags |= kJobBackground;
   if (unique_is_data) job->flags |= kJobUniqueIsData;
-  by_handle_.Insert(job);
+  by_handle_.Insert(job->handle_no, job);
   if (!key.empty()) {
     job->key_hash = hash;
     job->flags |= kJobIndexed;
@@ -504,7 +504,7 @@ void JobCore::FireCron(uint64_t handle_no) {
       job->handle_no = next_handle_++;
       job->flags |= kJobBackground;
       if (unique_is_data) job->flags |= kJobUniqueIsData;
-      by_handle_.Insert(job);
+      by_handle_.Insert(job->handle_no, job);
       if (!key.empty()) {
         job->key_hash = hash;
         job->flags |= kJobIndexed;
@@ -808,7 +808,7 @@ void JobCore::Finish(Job* job) {
   }
   if (job->background()) store_.Done(job->fn->name, job->unique());
   DetachWaiters(job);
-  by_handle_.Erase(job);
+  by_handle_.Erase(job->handle_no);
   if (job->flags & kJobIndexed) by_key_.Erase(job);
   Job::Destroy(job);
 }
@@ -917,7 +917,7 @@ void JobCore::PushTimer(TimerEntry e) {
         if (schedules_.count(t.handle_no) != 0) live.push_back(t);
         continue;
       }
-      Job* job = by_handle_.Find(t.handle_no, HandleTraits::Mix(t.handle_no));
+      Job* job = by_handle_.Find(t.handle_no);
       if (job == nullptr) continue;
       if (t.kind == 0 && job->state != JobState::kScheduled) continue;
       if (t.kind == 1 && (job->state != JobState::kRunning || job->assign_seq != t.seq)) continue;
@@ -943,7 +943,7 @@ void JobCore::Tick() {
       FireCron(e.handle_no);
       continue;
     }
-    Job* job = by_handle_.Find(e.handle_no, HandleTraits::Mix(e.handle_no));
+    Job* job = by_handle_.Find(e.handle_no);
     if (job == nullptr) continue;
     if (e.kind == 0) {
       if (job->state == JobState::kScheduled) {
@@ -1064,9 +1064,7 @@ std::string JobCore::AdminWorkers() const {
 std::string JobCore::AdminShowJobs() const {
   std::vector<const Job*> jobs;
   jobs.reserve(by_handle_.size());
-  by_handle_.ForEach([&](const Job* j) { jobs.push_back(j); });
-  std::sort(jobs.begin(), jobs.end(),
-            [](const Job* a, const Job* b) { return a->handle_no < b->handle_no; });
+  by_handle_.ForEach([&](const Job* j) { jobs.push_back(j); });  // in handle order
   std::string r;
   for (const Job* j : jobs) {
     fmt::format_to(std::back_inserter(r), "{}{}\t{}\t0\t{}\n", prefix_colon_, j->handle_no,
@@ -1079,9 +1077,7 @@ std::string JobCore::AdminShowJobs() const {
 std::string JobCore::AdminShowUniqueJobs() const {
   std::vector<const Job*> jobs;
   jobs.reserve(by_handle_.size());
-  by_handle_.ForEach([&](const Job* j) { jobs.push_back(j); });
-  std::sort(jobs.begin(), jobs.end(),
-            [](const Job* a, const Job* b) { return a->handle_no < b->handle_no; });
+  by_handle_.ForEach([&](const Job* j) { jobs.push_back(j); });  // in handle order
   std::string r;
   for (const Job* j : jobs) {
     r.append(j->unique());

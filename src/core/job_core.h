@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "core/cron.h"
 #include "core/entities.h"
+#include "core/handle_index.h"
 #include "core/ptr_table.h"
 #include "core/store.h"
 #include "protocol/admin.h"
@@ -213,7 +214,7 @@ class JobCore {
   std::vector<std::unique_ptr<Session>> sessions_;
   std::unordered_map<std::string, std::unique_ptr<Function>, StringHash, std::equal_to<>>
       functions_;
-  PtrTable<Job, HandleTraits> by_handle_;
+  HandleIndex<Job> by_handle_;
   PtrTable<Job, UniqueTraits> by_key_;
   std::unordered_map<uint64_t, Schedule> schedules_;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;

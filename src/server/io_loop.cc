@@ -56,6 +56,7 @@ char* InBuffer::Reserve(size_t n) {
 }
 
 void InBuffer::Consume(size_t n) {
+  if (n == 0) return;  // nothing complete yet: keep the partial item where it is
   if (n >= len_) {
     len_ = 0;
     data_.reset();
@@ -97,7 +98,9 @@ IoLoop::IoLoop(EventLoop& loop, IoConfig config, uint32_t index, uint32_t stride
   }
 }
 
-IoLoop::~IoLoop() { CloseAll(); }
+IoLoop::~IoLoop() {
+  CloseAll();
+}
 
 Connection* IoLoop::Lookup(core::SessionId sid) const {
   uint32_t slot = (sid - index_) / stride_;
@@ -139,8 +142,7 @@ void IoLoop::Adopt(int fd, const sockaddr_storage& peer) {
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   } else {
     c->read_ev = event_new(loop_.base(), fd, EV_READ | EV_PERSIST, &IoLoop::OnReadable, c.get());
-    c->write_ev =
-        event_new(loop_.base(), fd, EV_WRITE | EV_PERSIST, &IoLoop::OnWritable, c.get());
+    c->write_ev = event_new(loop_.base(), fd, EV_WRITE | EV_PERSIST, &IoLoop::OnWritable, c.get());
   }
   Connection* raw = c.get();
   slots_[slot] = std::move(c);
@@ -229,7 +231,11 @@ void IoLoop::Ingest(Connection* c, std::string_view data) {
     return;
   }
   if (transient) {
-    c->in.Assign(work.substr(run));
+    std::string_view rest = work.substr(run);
+    // A partial big packet: room for what its header declares, growing as bytes arrive.
+    if (need > rest.size())
+      c->in.Reserve(std::min(need, std::max<size_t>(64 * 1024, 4 * rest.size())));
+    c->in.Append(rest);
   } else {
     c->in.Consume(run);
   }
@@ -410,15 +416,15 @@ void IoLoop::EndOfTurn() {
   while (!dirty_.empty()) {
     std::vector<Connection*> batch;
     batch.swap(dirty_);
-    for (Connection* c : batch) c->dirty = false;
+    for (Connection* c : batch)
+      c->dirty = false;
     for (Connection* c : batch) {
       if (!c->dead) Flush(c);  // also when empty: a drained queue may resume reading
     }
     for (Connection* c : batch) {
       if (Finished(c)) {
         Destroy(c);
-      } else if (uring_ && c->shut && c->released && (c->dead || c->out.empty()) &&
-                 c->recv_armed) {
+      } else if (uring_ && c->shut && c->released && (c->dead || c->out.empty()) && c->recv_armed) {
         CancelRecv(c);  // the last operation standing; Destroy follows its completion
       }
     }

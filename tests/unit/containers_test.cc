@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/byte_queue.h"
+#include "core/handle_index.h"
 #include "core/intrusive_list.h"
 #include "core/ptr_table.h"
 
@@ -453,3 +454,73 @@ TEST(IList, RemovedElementCanBeAddedAgain) {
 
 }  // namespace
 }  // namespace gearbox
+
+// ---------------------------------------------------------------------------------------------
+// HandleIndex
+
+namespace {
+struct Item {
+  uint64_t no;
+};
+}  // namespace
+
+TEST(HandleIndex, FindsWhatWasInsertedAndNothingElse) {
+  gearbox::core::HandleIndex<Item> idx;
+  Item a{1}, b{2}, c{5000};
+  idx.Insert(a.no, &a);
+  idx.Insert(b.no, &b);
+  idx.Insert(c.no, &c);
+  EXPECT_EQ(idx.size(), 3u);
+  EXPECT_EQ(idx.Find(1), &a);
+  EXPECT_EQ(idx.Find(2), &b);
+  EXPECT_EQ(idx.Find(5000), &c);
+  EXPECT_EQ(idx.Find(3), nullptr);
+  EXPECT_EQ(idx.Find(0), nullptr);
+  EXPECT_EQ(idx.Find(1u << 30), nullptr);
+}
+
+TEST(HandleIndex, EraseForgetsOnlyThatHandle) {
+  gearbox::core::HandleIndex<Item> idx;
+  Item a{7}, b{8};
+  idx.Insert(a.no, &a);
+  idx.Insert(b.no, &b);
+  idx.Erase(7);
+  idx.Erase(7);     // twice is harmless
+  idx.Erase(9999);  // unknown is harmless
+  EXPECT_EQ(idx.Find(7), nullptr);
+  EXPECT_EQ(idx.Find(8), &b);
+  EXPECT_EQ(idx.size(), 1u);
+}
+
+TEST(HandleIndex, ForEachVisitsInHandleOrderAcrossPages) {
+  gearbox::core::HandleIndex<Item> idx;
+  std::vector<Item> items;
+  for (uint64_t no : {3u, 70000u, 4096u, 4095u, 1u}) items.push_back({no});
+  for (auto& i : items) idx.Insert(i.no, &i);
+  std::vector<uint64_t> seen;
+  idx.ForEach([&](Item* i) { seen.push_back(i->no); });
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 3, 4095, 4096, 70000}));
+}
+
+TEST(HandleIndex, DrainedRangeReleasesItsPagesAndKeepsWorking) {
+  gearbox::core::HandleIndex<Item> idx;
+  std::vector<Item> items(100000);
+  for (uint64_t i = 0; i < items.size(); ++i) {
+    items[i].no = i + 1;
+    idx.Insert(items[i].no, &items[i]);
+  }
+  Item survivor{50};  // an old job outliving many newer ones
+  idx.Erase(50);
+  idx.Insert(50, &survivor);
+  for (uint64_t i = 0; i < items.size(); ++i) {
+    if (items[i].no != 50) idx.Erase(items[i].no);
+  }
+  EXPECT_EQ(idx.size(), 1u);
+  EXPECT_EQ(idx.Find(50), &survivor);
+  Item later{200000};
+  idx.Insert(later.no, &later);
+  EXPECT_EQ(idx.Find(200000), &later);
+  idx.Erase(50);
+  EXPECT_EQ(idx.Find(200000), &later);
+  EXPECT_EQ(idx.size(), 1u);
+}
