@@ -80,8 +80,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "epoll", "io_uring"}))
       ->capture_default_str();
   app.add_option("--gap-us", o.gap_us,
-                 "Foreground clients: pause at least this long after each result before "
-                 "submitting again (unloaded round trip: the worker is asleep again)")
+                 "Foreground clients (pingpong: the sender): pause at least this long after "
+                 "each result before submitting again (unloaded round trip: the worker is "
+                 "asleep again)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{10'000'000}))
       ->capture_default_str();
   app.add_option("--connections", o.connections, "connections: idle connections to hold")
       ->capture_default_str();

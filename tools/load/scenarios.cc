@@ -637,6 +637,8 @@ void Pingpong(const Options& o, Report* r) {
   r->IntParam("message_bytes", static_cast<int64_t>(size));
   r->Param("messages", Thousands(n));
   r->Param("message size", HumanBytes(static_cast<double>(size)));
+  r->IntParam("gap_us", static_cast<int64_t>(o.gap_us));
+  if (o.gap_us > 0) r->Param("gap", fmt::format("{} us pause after each echo", o.gap_us));
 
   int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -678,6 +680,9 @@ void Pingpong(const Options& o, Report* r) {
     std::string msg(size, 'p');
     std::string back(size, '\0');
     for (uint64_t i = 0; i < n + warmup; ++i) {
+      if (o.gap_us > 0 && i > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(o.gap_us));
+      }
       int64_t t = NowNs();
       if (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
         r->errors.push_back(std::string("send: ") + std::strerror(errno));
