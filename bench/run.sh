@@ -23,6 +23,11 @@ OURS=""
 LOAD=""
 THEIRS=/usr/sbin/gearmand
 SUMMARIZE=""
+LOAD_ENGINE=""
+# The unloaded round trip is paced: after each result gearbox-load waits this long before the
+# next submit, so the worker is back asleep (PRE_SLEEP sent, nothing pending) and each job meets
+# an idle system. See bench/README.md.
+UNLOADED_GAP_US=2000
 
 usage() {
   cat <<'EOF'
@@ -39,6 +44,9 @@ Usage: bench/run.sh [options]
   --ours PATH         our gearmand (default build/release/src/app/gearmand)
   --load PATH         gearbox-load (default build/release/tools/load/gearbox-load)
   --gearmand PATH     the reference server (default /usr/sbin/gearmand)
+  --load-engine E     gearbox-load --io-engine for every run: io_uring, epoll or auto (default:
+                      the tool's default, auto = io_uring where the kernel allows it)
+  --unloaded-gap-us N pause after each result in the unloaded round trip (default 2000)
   --out DIR           results directory (default bench/results/<date>-<time>)
   --summarize DIR     only rebuild DIR/summary.md and summary.json from DIR/raw
 
@@ -60,6 +68,8 @@ while [ $# -gt 0 ]; do
     --ours) OURS=$2; shift ;;
     --load) LOAD=$2; shift ;;
     --gearmand) THEIRS=$2; shift ;;
+    --load-engine) LOAD_ENGINE=$2; shift ;;
+    --unloaded-gap-us) UNLOADED_GAP_US=$2; shift ;;
     --out) OUT=$2; shift ;;
     --summarize) SUMMARIZE=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -234,14 +244,21 @@ def table(t):
                      "ours_failed": nf_o, "gearmand_failed": nf_t})
     return lines, rows
 
+engines = sorted({r.get("io_engine") for reps in runs.values() for r in reps
+                  if r.get("io_engine") not in (None, "", "blocking")})
+gap = next((r["params"]["gap_us"] for (i, _, _), reps in runs.items() if i == "unloaded"
+            for r in reps if r.get("params", {}).get("gap_us")), None)
 md = [f"# Gearbox vs gearmand 1.1.20 — {machine.get('date', '')}", "",
       f"Machine: {machine.get('cpu')}, {machine.get('nproc')} CPUs, {machine.get('mem')} RAM, "
       f"Linux {machine.get('kernel')}. Gearbox {machine.get('commit')}; {machine.get('gearmand')}.",
       f"Both servers `-t {main_t}`, started fresh for every run; medians of {machine.get('rounds')} "
-      f"rounds (rows marked (1 run): a single run; gearmand's 1M-deep drain runs once). Command: `{machine.get('command')}`.", ""]
+      f"rounds (rows marked (1 run): a single run; gearmand's 1M-deep drain runs once). Command: `{machine.get('command')}`.",
+      f"Load tool: gearbox-load, I/O engine {', '.join(engines) or 'unknown'}"
+      + (f"; the unloaded round trip is paced ({gap} µs pause after each result)." if gap else "."), ""]
 lines, rows = table(main_t)
 md += lines
-summary = {"machine": machine, "threads": main_t, "rows": rows, "scaling": {}}
+summary = {"machine": machine, "threads": main_t, "load_engines": engines, "unloaded_gap_us": gap,
+           "rows": rows, "scaling": {}}
 if scaling:
     md += ["", "## Thread scaling (-t for both servers)", "",
            "| Scenario | -t | Gearbox | gearmand 1.1.20 | ours/gearmand |", "|---|---:|---:|---:|---:|"]
@@ -319,7 +336,7 @@ if [ "$QUICK" = 0 ]; then
   scenario roundtrip     both rounds "roundtrip -n 200000 -c 4 -w 16 -k 4 -g 4"
   scenario roundtrip-1k  both rounds "roundtrip -n 100000 -c 4 -w 16 -k 4 -g 4 --payload 1K --result-size 1K"
   scenario roundtrip-64k both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 4 --payload 64K --result-size 64K"
-  scenario unloaded      both rounds "roundtrip -n 10000 -c 1 -w 1 -k 1 -g 1 --warmup 1000"
+  scenario unloaded      both rounds "roundtrip -n 5000 -c 1 -w 1 -k 1 -g 1 --warmup 500 --gap-us $UNLOADED_GAP_US"
   scenario pingpong      none rounds "pingpong -n 20000"
   scenario submit        both rounds "submit-bg -n 300000 -c 4 -w 64 --no-cleanup"
   scenario memory        both rounds "memory -n 200000 --payload 100 -k 4 -g 8"
@@ -338,7 +355,7 @@ else
   scenario roundtrip     both rounds "roundtrip -n 30000 -c 4 -w 16 -k 4 -g 4"
   scenario roundtrip-1k  both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 4 --payload 1K --result-size 1K"
   scenario roundtrip-64k both rounds "roundtrip -n 1000 -c 4 -w 16 -k 4 -g 4 --payload 64K --result-size 64K"
-  scenario unloaded      both rounds "roundtrip -n 2000 -c 1 -w 1 -k 1 -g 1 --warmup 200"
+  scenario unloaded      both rounds "roundtrip -n 1000 -c 1 -w 1 -k 1 -g 1 --warmup 100 --gap-us $UNLOADED_GAP_US"
   scenario pingpong      none rounds "pingpong -n 5000"
   scenario submit        both rounds "submit-bg -n 50000 -c 4 -w 64 --no-cleanup"
   scenario memory        both rounds "memory -n 50000 --payload 100 -k 4 -g 8 --settle-ms 200"
@@ -410,6 +427,7 @@ run_one() {
     fi
     set -- "$@" -p "$SERVER_PORT"
   fi
+  if [ -n "$LOAD_ENGINE" ]; then set -- "$@" --io-engine "$LOAD_ENGINE"; fi
   "$LOAD" "$@" --label "$who" --json "$base.json" >"$base.txt" || rc=$?
   if [ -n "$bin" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "server $who died during $id (round $round): see $base.txt and $base.server.log" | tee -a "$OUT/failures.txt" >&2
@@ -470,6 +488,8 @@ run_scenarios() {  # threads, then the ids allowed ("" = all)
   echo "threads=$THREADS"
   echo "scaling=$SCALING"
   echo "quick=$QUICK"
+  echo "load_engine=${LOAD_ENGINE:-auto}"
+  echo "unloaded_gap_us=$UNLOADED_GAP_US"
   echo "command=bench/run.sh${ARGS:+ $ARGS}"
 } >"$OUT/machine.txt"
 
