@@ -29,7 +29,23 @@ class UringLoop final : public Loop {
  public:
   explicit UringLoop(std::unique_ptr<Ring> ring) : Loop(IoEngine::kUring), ring_(std::move(ring)) {}
   ~UringLoop() override {
-    // The ring goes first: tearing it down cancels the receives that still use the sockets.
+    // Cancel every receive and send still in flight and collect their completions (bounded),
+    // so that no operation outlives the connection buffers it uses; then the ring goes, then
+    // the sockets.
+    tearing_down_ = true;
+    for (auto& c : conns_) {
+      for (uint64_t op : {kOpRecv, kOpSend}) {
+        if (op == kOpRecv ? !c->recv_armed_ : !c->send_inflight_) continue;
+        io_uring_sqe* sqe = ring_->Sqe();
+        io_uring_prep_cancel64(sqe, reinterpret_cast<uint64_t>(c.get()) | op, 0);
+        io_uring_sqe_set_data64(sqe, kOpCancel);
+      }
+    }
+    int64_t deadline = NowNs() + 1'000'000'000;
+    while (InFlight() && NowNs() < deadline) {
+      ring_->SubmitAndWait(50'000'000);
+      ring_->Reap([this](io_uring_cqe* cqe) { OnCompletion(cqe); });
+    }
     ring_.reset();
     conns_.clear();
   }
@@ -96,12 +112,27 @@ class UringLoop final : public Loop {
     c->send_inflight_ = true;
   }
 
+  bool InFlight() const {
+    for (const auto& c : conns_) {
+      if (c->recv_armed_ || c->send_inflight_) return true;
+    }
+    return false;
+  }
+
   void OnCompletion(io_uring_cqe* cqe) {
     uint64_t ud = io_uring_cqe_get_data64(cqe);
     uint64_t op = ud & kOpMask;
     if (op == kOpCancel || ud == 0) return;
     auto* c = reinterpret_cast<Conn*>(ud & ~kOpMask);
     int res = cqe->res;
+    if (tearing_down_) {  // only account for the operation; the roles hear nothing more
+      if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
+        ring_->ReturnBuffer(static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+      }
+      if (op == kOpSend) c->send_inflight_ = false;
+      if (op == kOpRecv && (cqe->flags & IORING_CQE_F_MORE) == 0) c->recv_armed_ = false;
+      return;
+    }
     if (op == kOpRecv) {
       bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
       if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
@@ -148,6 +179,7 @@ class UringLoop final : public Loop {
 
   std::unique_ptr<Ring> ring_;
   std::vector<Conn*> starved_;  // receives that ended for want of a buffer
+  bool tearing_down_ = false;
 };
 
 std::unique_ptr<Loop> NewUringLoop(std::string* why_not) {
