@@ -39,7 +39,8 @@ class EventLoop {
   // The libevent base (epoll engine only).
   event_base* base() const { return base_; }
 
-  // Calls `cb` whenever `fd` is readable, until Unwatch().
+  // Calls `cb` when `fd` becomes readable, until Unwatch(). The callback must drain the fd
+  // (read or accept until EAGAIN): with io_uring the watch fires on new readiness only.
   struct Watch;
   Watch* WatchReadable(int fd, std::function<void()> cb);
   void Unwatch(Watch* w);

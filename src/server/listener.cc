@@ -120,7 +120,9 @@ void Listener::Close() {
 }
 
 void Listener::Accept(int lfd) {
-  for (int i = 0; i < 64; ++i) {
+  // Drain the backlog: with the io_uring engine a watch fires on new readiness only, so a
+  // connection left pending here would wait for the next one to arrive.
+  for (;;) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
     int fd = ::accept4(lfd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
