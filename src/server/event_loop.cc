@@ -142,6 +142,7 @@ void EventLoop::FireTimers() {
 }
 
 void EventLoop::Poll(int64_t timeout_ms) {
+  if (uring_) uring_->Enable();
   if (!uring_) {
     timeval tv{static_cast<time_t>(timeout_ms / 1000),
                static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
@@ -173,6 +174,7 @@ void EventLoop::Dispatch() {
 }
 
 void EventLoop::RunUring(const std::function<void()>& after_turn) {
+  uring_->Enable();  // this thread is the ring's submitter from now on
   while (!stop_) {
     int64_t next = NextTimerMs();
     int64_t wait_ms = -1;

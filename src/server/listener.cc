@@ -115,7 +115,12 @@ void Listener::Close() {
   loop_ = nullptr;
   watches_.clear();
   resume_.reset();
-  for (int fd : fds_) ::close(fd);
+  for (int fd : fds_) {
+    // shutdown() stops the listening at once, even while an io_uring poll still holds a
+    // reference to the socket (close() alone would leave it accepting until that is gone).
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+  }
   fds_.clear();
 }
 

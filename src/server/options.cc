@@ -83,6 +83,11 @@ void Build(CLI::App& app, ServerOptions& o, std::string& verbose, int& vcount,
   app.add_option("-t,--threads", o.threads,
                  "Number of I/O threads; 0 guesses (one event loop on 4 CPUs or fewer).")
       ->capture_default_str()->check(CLI::Range(0, 1024))->group(g);
+  app.add_flag("--threads-exact", o.threads_exact,
+               "Run exactly -t I/O threads even when the machine has fewer CPUs than threads "
+               "(by default at most CPUs-1 I/O threads plus the core thread are used, and one "
+               "event loop when that leaves fewer than two).")
+      ->group(g);
   app.add_option("-u,--user", o.user, "Switch to given user after startup.")->group(g);
   app.add_option("--verbose", verbose,
                  "Set verbose level (FATAL, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG).")

@@ -36,6 +36,7 @@ struct ServerOptions {
   bool syslog = false;
   bool coredump = false;
   int threads = 0;  // 0: one loop if <= 4 CPUs, else one I/O thread per CPU
+  bool threads_exact = false;  // use -t even when the machine has fewer CPUs
   std::string user;
   log::Level verbose = log::Level::kError;
   int worker_wakeup = 0;

@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -610,10 +611,17 @@ Status Server::Bind() {
 }
 
 Status Server::Start() {
+  int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int t = options_.threads;
-  if (t == 0) {
-    unsigned cpus = std::thread::hardware_concurrency();
-    t = cpus > 4 ? static_cast<int>(cpus) : 1;
+  if (t == 0) t = cpus > 4 ? cpus - 1 : 1;  // gearmand's rule, leaving a CPU for the core
+  // Threads beyond the CPUs only add context switches: every batch between an I/O thread and
+  // the core thread would wait for a CPU. Use at most CPUs-1 I/O threads (plus the core
+  // thread), and one event loop when that leaves fewer than two (docs/design/threading.md).
+  if (t > 1 && !options_.threads_exact && t > cpus - 1) {
+    int capped = cpus - 1 >= 2 ? cpus - 1 : 1;
+    GB_LOG(kNotice, "-t {}: this machine has {} CPUs; using {}", t, cpus,
+           capped > 1 ? std::to_string(capped) + " I/O threads" : std::string("one event loop"));
+    t = capped;
   }
   if (t <= 1) {
     io_threads_ = 0;

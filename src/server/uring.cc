@@ -1,20 +1,38 @@
 #include "server/uring.h"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace gearbox::server {
 
 std::unique_ptr<Uring> Uring::Create(std::string* why_not) {
   std::unique_ptr<Uring> u(new Uring());
+  // Preferred: completions are processed only when this loop's thread waits in
+  // io_uring_enter (DEFER_TASKRUN), so the other CPU's network stack never interrupts it or
+  // contends on the ring; measured here at half the CPU per job of the default mode. That mode
+  // needs a single submitting thread, which the ring learns when the loop enables it on its own
+  // thread (R_DISABLED + Enable()). Older kernels get the plain mode.
+  const unsigned kFlagSets[] = {
+      IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+          IORING_SETUP_R_DISABLED,
+      IORING_SETUP_SUBMIT_ALL,
+      0,
+  };
   io_uring_params params{};
-  params.flags = IORING_SETUP_SUBMIT_ALL;
-  int rc = io_uring_queue_init_params(kEntries, &u->ring_, &params);
-  if (rc < 0) {
-    params.flags = 0;  // older kernels
+  int rc = -EINVAL;
+  for (unsigned flags : kFlagSets) {
+    params = io_uring_params{};
+    params.flags = flags;
     rc = io_uring_queue_init_params(kEntries, &u->ring_, &params);
+    if (rc == 0) {
+      u->disabled_ = (flags & IORING_SETUP_R_DISABLED) != 0;
+      u->deferred_ = (flags & IORING_SETUP_DEFER_TASKRUN) != 0;
+      break;
+    }
   }
   if (rc < 0) {
     *why_not = std::string("io_uring_queue_init: ") + std::strerror(-rc);
@@ -73,6 +91,13 @@ void Uring::Submit() {
   if (queued_ == 0) return;
   queued_ = 0;
   io_uring_submit(&ring_);
+}
+
+void Uring::Enable() {
+  if (!disabled_) return;
+  disabled_ = false;
+  // liburing 2.3 declares io_uring_enable_rings() but does not export it: register directly.
+  ::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
 }
 
 void Uring::SubmitAndWait(int64_t timeout_ms) {

@@ -21,6 +21,11 @@ class Uring {
   Uring(const Uring&) = delete;
   Uring& operator=(const Uring&) = delete;
 
+  // Makes the calling thread the ring's only submitter; call from the loop's thread before
+  // its first submission (the ring may have been created on another thread).
+  void Enable();
+  bool deferred_taskrun() const { return deferred_; }
+
   // A submission entry (submits queued entries first if the ring is full).
   io_uring_sqe* Sqe();
   // Submits everything queued (one system call; nothing when the queue is empty).
@@ -56,6 +61,8 @@ class Uring {
 
   io_uring ring_{};
   bool ring_ok_ = false;
+  bool disabled_ = false;  // created with R_DISABLED; Enable() turns it on
+  bool deferred_ = false;  // DEFER_TASKRUN + SINGLE_ISSUER
   io_uring_buf_ring* br_ = nullptr;
   size_t br_bytes_ = 0;
   std::unique_ptr<char[]> buffers_;

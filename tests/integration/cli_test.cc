@@ -457,7 +457,8 @@ TEST(OurCliTest, DebugVerbosityWritesDebugLinesAndDefaultOnlyErrors) {
 TEST(OurCliTest, EveryThreadCountServes) {
   for (const char* t : {"0", "1", "2", "8"}) {
     std::string err;
-    auto s = ServerProcess::Start(OurGearmand(), {"-t", t, "--job-handle-prefix", "H:t"}, &err);
+    auto s = ServerProcess::Start(OurGearmand(),
+                                  {"-t", t, "--threads-exact", "--job-handle-prefix", "H:t"}, &err);
     ASSERT_NE(s, nullptr) << "-t " << t << ": " << err;
     auto w = RawClient::Connect(s->port());
     auto c = RawClient::Connect(s->port());

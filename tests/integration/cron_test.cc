@@ -86,7 +86,8 @@ TEST(CronFiringTest, EveryMinuteScheduleSubmitsABackgroundJobAtTheNextMinute) {
     Side s;
     std::string err;
     s.server = ServerProcess::Start(
-        OurGearmand(), {"--job-handle-prefix", std::string(kPrefix), "-t", std::to_string(threads)},
+        OurGearmand(), {"--job-handle-prefix", std::string(kPrefix), "-t", std::to_string(threads),
+                        "--threads-exact"},
         &err);
     ASSERT_NE(s.server, nullptr) << err;
     s.worker = RawClient::Connect(s.server->port());

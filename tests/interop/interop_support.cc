@@ -50,6 +50,7 @@ void InteropTest::OnEachServer(const std::function<void(const Target&, ServerPro
     if (t.impl == Impl::kOurs) {
       args.push_back("-t");
       args.push_back(std::to_string(t.threads));
+      args.push_back("--threads-exact");  // the threaded shape even with few CPUs
     }
     args.insert(args.end(), extra.begin(), extra.end());
     std::string err;

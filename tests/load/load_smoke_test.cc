@@ -171,7 +171,9 @@ class LoadSmoke : public ::testing::TestWithParam<Target> {
       GTEST_SKIP() << "the tool cannot use io_uring here: " << UringUnusable();
     }
     std::string error;
-    server_ = ServerProcess::Start(binary, {"-t", std::to_string(GetParam().threads)}, &error);
+    std::vector<std::string> args = {"-t", std::to_string(GetParam().threads)};
+    if (binary == OurGearmand()) args.push_back("--threads-exact");
+    server_ = ServerProcess::Start(binary, args, &error);
     ASSERT_NE(server_, nullptr) << error;
   }
   void TearDown() override {
