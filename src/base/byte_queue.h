@@ -16,10 +16,11 @@ namespace gearbox {
 class ByteQueue {
  public:
   ByteQueue() = default;
+  ~ByteQueue();
   ByteQueue(const ByteQueue&) = delete;
   ByteQueue& operator=(const ByteQueue&) = delete;
-  ByteQueue(ByteQueue&&) noexcept = default;
-  ByteQueue& operator=(ByteQueue&&) noexcept = default;
+  ByteQueue(ByteQueue&& other) noexcept;
+  ByteQueue& operator=(ByteQueue&& other) noexcept;
 
   // Returns n contiguous writable bytes at the tail; they count as queued immediately.
   char* Append(size_t n);
@@ -39,12 +40,16 @@ class ByteQueue {
   std::string ToString() const;
 
  private:
+  // Chunks of kMinChunk bytes are recycled through a small per-thread pool, so a connection
+  // that writes every turn does not pay malloc+free every turn.
   struct Chunk {
-    std::unique_ptr<char[]> data;
+    char* data = nullptr;
     uint32_t cap = 0;
     uint32_t begin = 0;
     uint32_t end = 0;
   };
+  static char* AllocChunk(size_t cap);
+  static void FreeChunk(Chunk& c);
   static constexpr size_t kMinChunk = 4096;
   static constexpr size_t kMaxChunk = 64 * 1024;
 
