@@ -12,7 +12,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ARGS="$*"
 ROUNDS=""
 QUICK=0
-THREADS=1
+# gearmand's default -t; the baselines issue #4 quotes were measured there.
+THREADS=4
+OURS_ARGS=""
 SCALING=""
 ONLY=""
 SKIP_BUILD=0
@@ -35,7 +37,8 @@ Usage: bench/run.sh [options]
 
   --quick             small sizes, 2 rounds, no 1M/10M runs (under 2 minutes)
   --rounds N          rounds per scenario, each running ours then gearmand (default 5; quick 2)
-  --threads N         the -t both servers get (default 1)
+  --threads N         the -t both servers get (default 4, gearmand's default)
+  --ours-args "ARGS"   extra arguments for our gearmand only (e.g. --threads-exact)
   --scaling LIST      also run drain, roundtrip and submit with -t for each of LIST (e.g. 1,2,4)
   --only LIST         run only these scenarios (comma-separated ids, see below)
   --full              also run gearmand's full 1M drain (about 7 minutes here) and 10M queue
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1 ;;
     --rounds) ROUNDS=$2; shift ;;
     --threads) THREADS=$2; shift ;;
+    --ours-args) OURS_ARGS=$2; shift ;;
     --scaling) SCALING=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --full) FULL=1 ;;
@@ -332,35 +336,35 @@ fi
 SCEN=()
 scenario() { SCEN+=("$1|$2|$3|$4"); }
 if [ "$QUICK" = 0 ]; then
-  scenario drain         both rounds "drain -n 300000 -c 4 -w 64 -k 4 -g 8"
-  scenario roundtrip     both rounds "roundtrip -n 200000 -c 4 -w 16 -k 4 -g 4"
-  scenario roundtrip-1k  both rounds "roundtrip -n 100000 -c 4 -w 16 -k 4 -g 4 --payload 1K --result-size 1K"
-  scenario roundtrip-64k both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 4 --payload 64K --result-size 64K"
+  scenario drain         both rounds "drain -n 300000 -c 4 -w 64 -k 64 -g 1"
+  scenario roundtrip     both rounds "roundtrip -n 200000 -c 4 -w 16 -k 4 -g 1"
+  scenario roundtrip-1k  both rounds "roundtrip -n 100000 -c 4 -w 16 -k 4 -g 1 --payload 1K --result-size 1K"
+  scenario roundtrip-64k both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 1 --payload 64K --result-size 64K"
   scenario unloaded      both rounds "roundtrip -n 5000 -c 1 -w 1 -k 1 -g 1 --warmup 500 --gap-us $UNLOADED_GAP_US"
   scenario pingpong      none rounds "pingpong -n 20000"
   scenario submit        both rounds "submit-bg -n 300000 -c 4 -w 64 --no-cleanup"
-  scenario memory        both rounds "memory -n 200000 --payload 100 -k 4 -g 8"
-  scenario connections   both rounds "connections --connections 10000 --with-roundtrip -n 100000 -c 4 -w 16 -k 4 -g 4"
-  scenario shallow       both rounds "drain -n 10000 --repeat 5 -c 4 -w 64 -k 4 -g 8"
-  scenario deep          both ours-rounds "memory -n 1000000 --payload 100 --drain-jobs 100000 -k 4 -g 8 --timeout 120"
+  scenario memory        both rounds "memory -n 200000 --payload 100 -k 64 -g 1"
+  scenario connections   both rounds "connections --connections 10000 --with-roundtrip -n 100000 -c 4 -w 16 -k 4 -g 1"
+  scenario shallow       both rounds "drain -n 10000 --repeat 5 -c 4 -w 64 -k 64 -g 1"
+  scenario deep          both ours-rounds "memory -n 1000000 --payload 100 --drain-jobs 100000 -k 64 -g 1 --timeout 120"
   if [ "$FULL" = 1 ]; then
-    scenario drained     both once   "memory -n 1000000 --payload 100 -k 4 -g 8 --timeout 300"
-    scenario huge        ours once   "memory -n 10000000 --payload 100 -k 4 -g 8 --timeout 300"
+    scenario drained     both once   "memory -n 1000000 --payload 100 -k 64 -g 1 --timeout 300"
+    scenario huge        ours once   "memory -n 10000000 --payload 100 -k 64 -g 1 --timeout 300"
   else
-    scenario drained     ours once   "memory -n 1000000 --payload 100 -k 4 -g 8 --timeout 120"
-    scenario huge        ours once   "memory -n 10000000 --payload 100 -k 4 -g 8 --timeout 120"
+    scenario drained     ours once   "memory -n 1000000 --payload 100 -k 64 -g 1 --timeout 120"
+    scenario huge        ours once   "memory -n 10000000 --payload 100 -k 64 -g 1 --timeout 120"
   fi
 else
-  scenario drain         both rounds "drain -n 30000 -c 4 -w 64 -k 4 -g 8"
-  scenario roundtrip     both rounds "roundtrip -n 30000 -c 4 -w 16 -k 4 -g 4"
-  scenario roundtrip-1k  both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 4 --payload 1K --result-size 1K"
-  scenario roundtrip-64k both rounds "roundtrip -n 1000 -c 4 -w 16 -k 4 -g 4 --payload 64K --result-size 64K"
+  scenario drain         both rounds "drain -n 30000 -c 4 -w 64 -k 64 -g 1"
+  scenario roundtrip     both rounds "roundtrip -n 30000 -c 4 -w 16 -k 4 -g 1"
+  scenario roundtrip-1k  both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 1 --payload 1K --result-size 1K"
+  scenario roundtrip-64k both rounds "roundtrip -n 1000 -c 4 -w 16 -k 4 -g 1 --payload 64K --result-size 64K"
   scenario unloaded      both rounds "roundtrip -n 1000 -c 1 -w 1 -k 1 -g 1 --warmup 100 --gap-us $UNLOADED_GAP_US"
   scenario pingpong      none rounds "pingpong -n 5000"
   scenario submit        both rounds "submit-bg -n 50000 -c 4 -w 64 --no-cleanup"
-  scenario memory        both rounds "memory -n 50000 --payload 100 -k 4 -g 8 --settle-ms 200"
-  scenario connections   both rounds "connections --connections 2000 --with-roundtrip -n 20000 -c 4 -w 16 -k 4 -g 4"
-  scenario shallow       both once   "drain -n 10000 --repeat 3 -c 4 -w 64 -k 4 -g 8"
+  scenario memory        both rounds "memory -n 50000 --payload 100 -k 64 -g 1 --settle-ms 200"
+  scenario connections   both rounds "connections --connections 2000 --with-roundtrip -n 20000 -c 4 -w 16 -k 4 -g 1"
+  scenario shallow       both once   "drain -n 10000 --repeat 3 -c 4 -w 64 -k 64 -g 1"
 fi
 
 selected() {
@@ -377,11 +381,13 @@ while True:
 }
 
 SERVER_PID=""
-start_server() {  # binary threads logfile -> sets SERVER_PID, SERVER_PORT
+start_server() {  # binary threads logfile [extra args] -> sets SERVER_PID, SERVER_PORT
   local bin=$1 threads=$2 logfile=$3
+  local extra=${4:-}
   for _ in 1 2 3; do
     SERVER_PORT=$(free_port)
-    "$bin" -L 127.0.0.1 -p "$SERVER_PORT" -t "$threads" -l none </dev/null >"$logfile" 2>&1 &
+    # shellcheck disable=SC2086  # extra is a word list on purpose
+    "$bin" -L 127.0.0.1 -p "$SERVER_PORT" -t "$threads" -l none $extra </dev/null >"$logfile" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
       if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
@@ -417,10 +423,10 @@ run_one() {
   local id=$1 who=$2 threads=$3 round=$4
   shift 4
   local base="$RAW/$id.$who.t$threads.r$round"
-  local bin="" rc=0
-  case "$who" in ours) bin=$OURS ;; gearmand) bin=$THEIRS ;; esac
+  local bin="" rc=0 extra=""
+  case "$who" in ours) bin=$OURS; extra=$OURS_ARGS ;; gearmand) bin=$THEIRS ;; esac
   if [ -n "$bin" ]; then
-    if ! start_server "$bin" "$threads" "$base.server.log"; then
+    if ! start_server "$bin" "$threads" "$base.server.log" "$extra"; then
       printf '{"scenario":"%s","ok":false,"errors":["server did not start"]}\n' "$id" >"$base.json"
       FAILED=1
       return
@@ -486,6 +492,7 @@ run_scenarios() {  # threads, then the ids allowed ("" = all)
   echo "gearmand=$("$THEIRS" --version 2>&1 | grep -m1 . || true)"
   echo "rounds=$ROUNDS"
   echo "threads=$THREADS"
+  echo "ours_args=$OURS_ARGS"
   echo "scaling=$SCALING"
   echo "quick=$QUICK"
   echo "load_engine=${LOAD_ENGINE:-auto}"
