@@ -673,6 +673,7 @@ void JobCore::OnPreSleep(Session& s) {
   if (!draining_ && HasRunnable(s)) {
     out_.Packet(s.id, Command::kNoop, {});
     s.noop_sent = true;
+    Unsleep(s);  // a second PRE_SLEEP may find it still listed from the first: one NOOP only
     return;
   }
   for (auto& ab : s.abilities) {

@@ -66,6 +66,15 @@ const bool kStats = [] {
   return true;
 }();
 
+// GEARBOX_FUZZ_TRACE=1 prints every packet in and out (for reading a crash input).
+const bool kTrace = std::getenv("GEARBOX_FUZZ_TRACE") != nullptr;
+
+void Trace(const char* dir, SessionId id, Command c, std::string_view first) {
+  if (!kTrace) return;
+  std::fprintf(stderr, "%s %u %-20.*s %.*s\n", dir, id, static_cast<int>(protocol::Name(c).size()),
+               protocol::Name(c).data(), static_cast<int>(first.size()), first.data());
+}
+
 constexpr SessionId kSessions = 8;
 constexpr SessionId kAdmin = 12;
 const std::string kPrefix = "H:t:";
@@ -177,6 +186,7 @@ class Harness {
 
   void Close(SessionId id) {
     if (!state_[id].open) return;
+    if (kTrace) std::fprintf(stderr, "close %u\n", id);
     closing_ = id;
     core_->Close(id);
     closing_ = kNone;
@@ -223,6 +233,7 @@ class Harness {
   }
 
   void DispatchPacket(SessionId id, const protocol::Frame& f) {
+    Trace("->", id, f.command, f.arg(0));
     if (f.command == Command::kGrabJob || f.command == Command::kGrabJobUniq ||
         f.command == Command::kGrabJobAll) {
       state_[id].noop_pending = false;
@@ -324,6 +335,7 @@ class Harness {
   // Called by CheckingOutput.
   void OnPacket(SessionId to, Command c, std::initializer_list<std::string_view> parts) {
     FUZZ_CHECK(IsOpen(to) || to == closing_);
+    Trace("<-", to, c, parts.size() ? *parts.begin() : std::string_view());
     const protocol::CommandInfo* info = protocol::Lookup(static_cast<uint32_t>(c));
     FUZZ_CHECK(info != nullptr && info->response);
     FUZZ_CHECK(parts.size() == info->parts());

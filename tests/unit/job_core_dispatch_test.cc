@@ -256,6 +256,26 @@ TEST_F(Sleep, WorkerWakeupLimitsNoopsPerNewlyRunnableJob) {
     EXPECT_THAT(Take(w), IsEmpty());
 }
 
+TEST_F(Sleep, SecondPreSleepAnsweredAtOnceIsNotWokenAgainLater) {
+  // Found by core_fuzz: with --worker-wakeup 1 a sleeper that was not picked stays listed; its
+  // next PRE_SLEEP is answered with a NOOP at once, and it must leave the sleeper list then, or
+  // the next wake-up sends it a second NOOP for the same sleep.
+  options.worker_wakeup = 1;
+  Worker(2, {"f"});
+  Worker(3, {"f"});
+  Send(2, Command::kPreSleep);
+  Send(3, Command::kPreSleep);
+  Submit(1, "f");
+  SessionId woken = Take(2).empty() ? 3 : 2;
+  SessionId other = woken == 2 ? 3 : 2;
+  EXPECT_THAT(Take(other), IsEmpty());
+  Send(other, Command::kPreSleep);
+  EXPECT_THAT(Take(other), ElementsAre("NOOP"));
+  Submit(1, "f");
+  Submit(1, "f");
+  EXPECT_THAT(Take(other), IsEmpty()) << "two NOOPs for one sleep";
+}
+
 TEST_F(Sleep, WorkerWakeupTwoWakesTwo) {
   options.worker_wakeup = 2;
   for (SessionId w : {2, 3, 4, 5}) {
