@@ -516,13 +516,17 @@ void IoLoop::CancelRecv(Connection* c) {
 }
 
 void IoLoop::SubmitWrite(Connection* c) {
-  if (!c->iov) c->iov.reset(new iovec[kMaxIov]);
-  int cnt = c->out.FillIov(c->iov.get(), kMaxIov);
+  iovec first[kMaxIov];
+  int cnt = c->out.FillIov(first, kMaxIov);
   io_uring_sqe* sqe = uring_->Sqe();
   if (cnt == 1) {
-    // The common case (one chunk): send() skips the generic write path and iovec copying.
-    io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, MSG_NOSIGNAL);
+    // The common case (one chunk): send() needs no vector that outlives this call, and skips
+    // the generic write path.
+    io_uring_prep_send(sqe, c->fd, first[0].iov_base, first[0].iov_len, MSG_NOSIGNAL);
   } else {
+    // The vector must stay valid until the write completes; only multi-chunk writes pay for it.
+    if (!c->iov) c->iov.reset(new iovec[kMaxIov]);
+    std::copy(first, first + cnt, c->iov.get());
     io_uring_prep_writev(sqe, c->fd, c->iov.get(), static_cast<unsigned>(cnt), 0);
   }
   io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(c) | kOpWrite);
