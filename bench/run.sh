@@ -187,8 +187,9 @@ def check(id_, key, kind, target, ours, theirs):
     if kind == "pingpong3":
         p = med("pingpong", "none", "three_rtt_p50_us")
         if p is None:
-            return "≤ 3 x RTT", ""
-        return f"≤ 3 x RTT ({p:.0f} µs)", "yes" if ours <= p else "no"
+            return "≤ 1.2 x 3 RTT, ≤ gearmand", ""
+        ok = ours <= 1.2 * p and (theirs is None or ours <= theirs)
+        return f"≤ 1.2 x 3 RTT ({1.2 * p:.0f} µs), ≤ gearmand", "yes" if ok else "no"
     if kind == "depth-cpu":
         s = med("shallow", "ours", "drain_server_cpu_us_per_job")
         if s is None or s <= 0:

@@ -94,7 +94,11 @@ class Mailbox {
 };
 
 // Gives memory back to the OS after a large queue drained (gearmand keeps it: #7, #284).
-// Called once a second on the core's thread.
+// Called every kHousekeepingMs on the core's thread: trims each time the job count halves from
+// a peak of at least 10,000, and once more when it reaches zero after such a peak (the halvings
+// stop once the peak is small, and the last few thousand jobs' pages would stay otherwise).
+constexpr int64_t kHousekeepingMs = 250;
+
 class MemoryReturn {
  public:
   void Check(size_t jobs) {
@@ -102,11 +106,16 @@ class MemoryReturn {
     if (peak_ >= 10000 && jobs < peak_ / 2) {
       ::malloc_trim(0);
       peak_ = jobs;
+      tail_ = jobs > 0;
+    } else if (tail_ && jobs == 0) {
+      ::malloc_trim(0);
+      tail_ = false;
     }
   }
 
  private:
   size_t peak_ = 0;
+  bool tail_ = false;  // trimmed on the way down, not yet at zero
 };
 
 void LogEngine(const EventLoop& loop, const ServerOptions& o) {
@@ -194,7 +203,7 @@ class SingleLoopRuntime final : public Runtime,
         signals_(loop_, [this](bool g) { RequestShutdown(g); }) {
     io_.set_sink(this);
     limits_.max_packet = o.max_packet_size;
-    housekeeping_.Arm(1000);
+    housekeeping_.Arm(kHousekeepingMs);
   }
 
   Status Start() override {
@@ -267,7 +276,7 @@ class SingleLoopRuntime final : public Runtime,
 
   void Housekeeping() {
     memory_.Check(core_.job_count());
-    housekeeping_.Arm(1000);
+    housekeeping_.Arm(kHousekeepingMs);
   }
 
   const ServerOptions& options_;
@@ -319,7 +328,7 @@ class CoreThread final : public core::Output, public core::CoreHooks {
         out_(io_threads) {
     limits_.max_packet = o.max_packet_size;
     loop_.SetOnWake([this] { OnMail(); });
-    housekeeping_.Arm(1000);
+    housekeeping_.Arm(kHousekeepingMs);
   }
   Mailbox<CoreMail>& mailbox() { return mailbox_; }
   core::JobCore& core() { return core_; }
@@ -347,7 +356,7 @@ class CoreThread final : public core::Output, public core::CoreHooks {
   void AfterTurn();
   void Housekeeping() {
     memory_.Check(core_.job_count());
-    housekeeping_.Arm(1000);
+    housekeeping_.Arm(kHousekeepingMs);
   }
 
   ThreadedRuntime& rt_;

@@ -18,7 +18,7 @@ constexpr int64_t kTurnNs = 20'000'000;  // the longest wait: done flags and tic
 
 // Defined in engine_epoll.cc and engine_uring.cc.
 std::unique_ptr<Loop> NewEpollLoop(std::string* why_not);
-std::unique_ptr<Loop> NewUringLoop(std::string* why_not);
+std::unique_ptr<Loop> NewUringLoop(std::string* why_not, bool one_thread);
 
 const char* EngineName(IoEngine engine) {
   return engine == IoEngine::kUring ? "io_uring" : "epoll";
@@ -151,8 +151,8 @@ void Conn::Ingest(const char* data, size_t size) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::unique_ptr<Loop> Loop::Create(IoEngine engine, std::string* why_not) {
-  return engine == IoEngine::kUring ? NewUringLoop(why_not) : NewEpollLoop(why_not);
+std::unique_ptr<Loop> Loop::Create(IoEngine engine, std::string* why_not, bool one_thread) {
+  return engine == IoEngine::kUring ? NewUringLoop(why_not, one_thread) : NewEpollLoop(why_not);
 }
 
 Loop::~Loop() {

@@ -171,7 +171,10 @@ const char* EngineName(IoEngine engine);
 class Loop {
  public:
   // A loop with the given engine; nullptr (and the reason) when io_uring is not usable here.
-  static std::unique_ptr<Loop> Create(IoEngine engine, std::string* why_not);
+  // `one_thread`: the loop is created, run, settled and destroyed by one thread (the main
+  // thread's loop 0); its io_uring ring can then use DEFER_TASKRUN.
+  static std::unique_ptr<Loop> Create(IoEngine engine, std::string* why_not,
+                                      bool one_thread = false);
   virtual ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;

@@ -182,8 +182,8 @@ class UringLoop final : public Loop {
   bool tearing_down_ = false;
 };
 
-std::unique_ptr<Loop> NewUringLoop(std::string* why_not) {
-  auto ring = Ring::Create(why_not);
+std::unique_ptr<Loop> NewUringLoop(std::string* why_not, bool one_thread) {
+  auto ring = Ring::Create(one_thread, why_not);
   if (!ring) return nullptr;
   return std::make_unique<UringLoop>(std::move(ring));
 }

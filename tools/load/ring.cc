@@ -10,24 +10,30 @@
 
 namespace gearbox::load {
 
-std::unique_ptr<Ring> Ring::Create(std::string* why_not) {
+std::unique_ptr<Ring> Ring::Create(bool one_thread, std::string* why_not) {
   std::unique_ptr<Ring> r(new Ring());
-  // COOP_TASKRUN: completions are not pushed to this thread with an interrupt while it runs;
-  // it picks them up when it enters the kernel to wait, which it does once per turn anyway.
-  // Older kernels refuse the flags; fall back step by step.
+  // DEFER_TASKRUN (one-thread rings only): completion work runs only inside this thread's wait,
+  // so the server's sends into this process never interrupt it or contend for the ring: the
+  // server's own ring is set up the same way (src/server/uring.cc). COOP_TASKRUN otherwise:
+  // completions are not pushed to the thread with an interrupt while it runs. Older kernels
+  // refuse the flags; fall back step by step.
   struct Try {
     unsigned flags;
     const char* words;
+    bool needs_one_thread;
   };
   static constexpr Try kTries[] = {
+      {IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+       "submit-all, defer-taskrun", true},
       {IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-       "submit-all, coop-taskrun"},
-      {IORING_SETUP_SUBMIT_ALL, "submit-all"},
-      {0, "plain"},
+       "submit-all, coop-taskrun", false},
+      {IORING_SETUP_SUBMIT_ALL, "submit-all", false},
+      {0, "plain", false},
   };
   io_uring_params params{};
   int rc = -1;
   for (const Try& t : kTries) {
+    if (t.needs_one_thread && !one_thread) continue;
     params = io_uring_params{};
     params.flags = t.flags;
     rc = io_uring_queue_init_params(kEntries, &r->ring_, &params);

@@ -19,7 +19,10 @@ namespace gearbox::load {
 
 class Ring {
  public:
-  static std::unique_ptr<Ring> Create(std::string* why_not);
+  // `one_thread`: every call on this ring, from creation to destruction, comes from the creating
+  // thread. Such a ring is set up with DEFER_TASKRUN (completions are posted only while the
+  // thread waits in io_uring_enter), which needs a single issuer.
+  static std::unique_ptr<Ring> Create(bool one_thread, std::string* why_not);
   ~Ring();
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;

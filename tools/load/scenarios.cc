@@ -129,7 +129,9 @@ class Runner {
     std::vector<std::unique_ptr<Loop>> loops;
     for (uint32_t i = 0; i < std::max<uint32_t>(o_.threads, 1); ++i) {
       std::string why;
-      auto loop = Loop::Create(engine_, &why);
+      // Loop 0 runs on this thread (RunPhase), and so do settling and teardown of every loop;
+      // the others also run on their own threads.
+      auto loop = Loop::Create(engine_, &why, /*one_thread=*/i == 0);
       if (!loop) {
         r_->errors.push_back(fmt::format("cannot create a {} loop: {}", EngineName(engine_), why));
         return {};
