@@ -53,7 +53,7 @@ Usage: bench/run.sh [options]
   --out DIR           results directory (default bench/results/<date>-<time>)
   --summarize DIR     only rebuild DIR/summary.md and summary.json from DIR/raw
 
-Scenarios (ids): drain roundtrip roundtrip-1k roundtrip-64k unloaded pingpong submit memory
+Scenarios (ids): drain drain-pipelined roundtrip roundtrip-1k roundtrip-64k unloaded pingpong submit memory
                  connections shallow deep drained huge
 EOF
 }
@@ -141,6 +141,8 @@ machine = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(out, "mac
 ROWS = [
     ("drain", "drain_jobs_per_s", "drain a {jobs}-job queue", "jobs/s", "ratio>=", 10),
     ("drain", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
+    ("drain-pipelined", "drain_jobs_per_s", "same, {workers} workers x {grab_window} grabs outstanding", "jobs/s", "ratio>=", 10),
+    ("drain-pipelined", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
     ("roundtrip", "roundtrip_jobs_per_s", "round trip {clients} clients x {window}, {workers} workers", "jobs/s", "ratio>=", 5),
     ("roundtrip", "latency_p50_us", "  latency p50", "µs", None, None),
     ("roundtrip", "latency_p99_us", "  latency p99", "µs", "ratio<=", 0.3),
@@ -338,6 +340,7 @@ SCEN=()
 scenario() { SCEN+=("$1|$2|$3|$4"); }
 if [ "$QUICK" = 0 ]; then
   scenario drain         both rounds "drain -n 300000 -c 4 -w 64 -k 64 -g 1"
+  scenario drain-pipelined both rounds "drain -n 300000 -c 4 -w 64 -k 4 -g 8"
   scenario roundtrip     both rounds "roundtrip -n 200000 -c 4 -w 16 -k 4 -g 1"
   scenario roundtrip-1k  both rounds "roundtrip -n 100000 -c 4 -w 16 -k 4 -g 1 --payload 1K --result-size 1K"
   scenario roundtrip-64k both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 1 --payload 64K --result-size 64K"
@@ -357,6 +360,7 @@ if [ "$QUICK" = 0 ]; then
   fi
 else
   scenario drain         both rounds "drain -n 30000 -c 4 -w 64 -k 64 -g 1"
+  scenario drain-pipelined both rounds "drain -n 30000 -c 4 -w 64 -k 4 -g 8"
   scenario roundtrip     both rounds "roundtrip -n 30000 -c 4 -w 16 -k 4 -g 1"
   scenario roundtrip-1k  both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 1 --payload 1K --result-size 1K"
   scenario roundtrip-64k both rounds "roundtrip -n 1000 -c 4 -w 16 -k 4 -g 1 --payload 64K --result-size 64K"

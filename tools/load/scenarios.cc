@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <chrono>
 #include <thread>
 
 #include "engine.h"
@@ -230,7 +231,14 @@ class Runner {
 
   // Checks the server's `status` count for our function.
   void ExpectQueued(uint64_t expected, const std::string& when) {
+    // A server may answer `status` before it has applied results it already received (gearmand
+    // -t 4 hands them to its processing thread): read it again for up to 2 s until it matches.
+    int64_t deadline = NowNs() + 2'000'000'000;
     auto q = QueuedJobs(ep_, w_.function);
+    while (q.ok() && q.value() != expected && NowNs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      q = QueuedJobs(ep_, w_.function);
+    }
     if (!q.ok()) {
       r_->errors.push_back("status admin command " + when + ": " + q.status().message());
       return;
