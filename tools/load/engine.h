@@ -134,8 +134,8 @@ class Conn {
   // epoll: reads what the socket has and dispatches whole packets. False when the connection
   // is gone.
   bool ReadAndDispatch(char* scratch, size_t scratch_size);
-  // io_uring: dispatches whole packets from bytes received into a provided buffer, keeping an
-  // incomplete packet's bytes for the next receive.
+  // Dispatches whole packets from bytes received (io_uring's provided buffer, or epoll's
+  // scratch read), keeping an incomplete packet's bytes for the next receive.
   void Ingest(const char* data, size_t size);
   // Decodes and dispatches whole packets from data; returns the bytes consumed.
   size_t Dispatch(const char* data, size_t size);

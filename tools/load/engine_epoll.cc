@@ -22,17 +22,7 @@ bool Conn::ReadAndDispatch(char* scratch, size_t scratch_size) {
     ssize_t n = ::recv(fd_, scratch, scratch_size, 0);
     if (n == 0) return false;
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-    size_t used = Dispatch(scratch, static_cast<size_t>(n));
-    size_t rest = static_cast<size_t>(n) - used;
-    if (rest > 0) {
-      size_t cap = std::max({rest, in_need_, size_t{16 * 1024}});
-      if (cap > in_cap_) {
-        in_.reset(new char[cap]);
-        in_cap_ = cap;
-      }
-      std::memcpy(in_.get(), scratch + used, rest);
-      in_len_ = rest;
-    }
+    Ingest(scratch, static_cast<size_t>(n));  // dispatches in place, keeps a split packet
     return !closed_;
   }
   // Part of a packet is buffered: read the rest behind it.
