@@ -10,7 +10,8 @@ namespace {
 struct ChunkPool {
   std::vector<char*> free;
   ~ChunkPool() {
-    for (char* p : free) delete[] p;
+    for (char* p : free)
+      delete[] p;
   }
 };
 thread_local ChunkPool t_pool;
@@ -37,7 +38,8 @@ void ByteQueue::FreeChunk(Chunk& c) {
 }
 
 ByteQueue::~ByteQueue() {
-  for (auto& c : chunks_) FreeChunk(c);
+  for (auto& c : chunks_)
+    FreeChunk(c);
 }
 
 ByteQueue::ByteQueue(ByteQueue&& other) noexcept
@@ -53,7 +55,8 @@ ByteQueue::ByteQueue(ByteQueue&& other) noexcept
 
 ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
   if (this != &other) {
-    for (auto& c : chunks_) FreeChunk(c);
+    for (auto& c : chunks_)
+      FreeChunk(c);
     chunks_ = std::move(other.chunks_);
     head_ = other.head_;
     size_ = other.size_;
@@ -126,7 +129,8 @@ void ByteQueue::Consume(size_t n) {
 }
 
 void ByteQueue::Clear() {
-  for (auto& c : chunks_) FreeChunk(c);
+  for (auto& c : chunks_)
+    FreeChunk(c);
   chunks_.clear();
   chunks_.shrink_to_fit();
   head_ = 0;

@@ -56,7 +56,8 @@ bool ParseU64(std::string_view s, uint64_t* out) {
 uint32_t AtoU32(std::string_view s) {
   int64_t v = 0;
   size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t'))
+    ++i;
   bool neg = false;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
   while (i < s.size() && s[i] >= '0' && s[i] <= '9' && v < (int64_t{1} << 40)) {
@@ -98,10 +99,13 @@ JobCore::~JobCore() {
   by_handle_.ForEach([&](Job* j) { jobs.push_back(j); });
   for (auto& s : sessions_) {
     if (!s) continue;
-    while (Waiter* w = s->waiting.pop_front()) delete w;
+    while (Waiter* w = s->waiting.pop_front())
+      delete w;
   }
-  for (Job* j : jobs) Job::Destroy(j);
-  for (Waiter* w : free_waiters_) delete w;
+  for (Job* j : jobs)
+    Job::Destroy(j);
+  for (Waiter* w : free_waiters_)
+    delete w;
 }
 
 JobCore::HandleBuf JobCore::MakeHandle(uint64_t no) const {
@@ -172,8 +176,10 @@ void JobCore::Close(SessionId id) {
   // forget its abilities.
   Unsleep(*s);
   s->sleeping = false;
-  while (Job* job = s->running.front()) Requeue(job);
-  for (auto& ab : s->abilities) ab->fn->workers.remove(ab.get());
+  while (Job* job = s->running.front())
+    Requeue(job);
+  for (auto& ab : s->abilities)
+    ab->fn->workers.remove(ab.get());
   s->abilities.clear();
   sessions_[id].reset();
 }
@@ -323,7 +329,7 @@ uint32_t JobCore::KeyHash(const Function* fn, std::string_view key, bool is_data
 }
 
 Job* JobCore::FindByKey(const Function* fn, std::string_view key, bool is_data,
-                       uint32_t hash) const {
+                        uint32_t hash) const {
   return by_key_.Find(KeyRef{fn, key, is_data}, HandleTraits::Mix(hash));
 }
 
@@ -514,8 +520,8 @@ void JobCore::FireCron(uint64_t handle_no) {
       ++counters_.submitted;
       Enqueue(job);
     } else {
-      GB_LOG(kError, "Scheduled job {} for {} not stored: {}", HandleString(handle_no),
-             sc.function, st.message());
+      GB_LOG(kError, "Scheduled job {} for {} not stored: {}", HandleString(handle_no), sc.function,
+             st.message());
     }
   } else {
     GB_LOG(kInfo, "Scheduled job {} skipped: the previous run (unique {}) is still pending",
@@ -732,8 +738,10 @@ void JobCore::OnCantDo(Session& s, std::string_view name) {
 
 void JobCore::OnResetAbilities(Session& s) {
   Unsleep(s);  // it can do nothing now: the requeued jobs must wake someone else
-  while (Job* job = s.running.front()) Requeue(job);
-  for (auto& ab : s.abilities) ab->fn->workers.remove(ab.get());
+  while (Job* job = s.running.front())
+    Requeue(job);
+  for (auto& ab : s.abilities)
+    ab->fn->workers.remove(ab.get());
   s.abilities.clear();
   s.rr = 0;
 }
@@ -891,14 +899,15 @@ void JobCore::OnGetStatusUnique(Session& s, std::string_view unique) {
     return;
   }
   uint64_t clients = 0;
-  for (Waiter* w = job->waiters; w != nullptr; w = w->next_in_job) ++clients;
+  for (Waiter* w = job->waiters; w != nullptr; w = w->next_in_job)
+    ++clients;
   char nb[24];
   char db[24];
   char cb[24];
   bool running = job->state == JobState::kRunning;
-  out_.Packet(s.id, Command::kStatusResUnique,
-              {unique, "1", running ? "1" : "0", U64(job->num, nb), U64(job->den, db),
-               U64(clients, cb)});
+  out_.Packet(
+      s.id, Command::kStatusResUnique,
+      {unique, "1", running ? "1" : "0", U64(job->num, nb), U64(job->den, db), U64(clients, cb)});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -989,11 +998,14 @@ void JobCore::OnAdmin(Session& s, const protocol::AdminCommand& c) {
     case AdminVerb::kMaxQueue: {
       if (Function* fn = GetFunction(c.name, false)) {
         uint32_t v[3] = {0, 0, 0};
-        auto clamp = [](int64_t x) { return static_cast<uint32_t>(std::min<int64_t>(x, UINT32_MAX)); };
+        auto clamp = [](int64_t x) {
+          return static_cast<uint32_t>(std::min<int64_t>(x, UINT32_MAX));
+        };
         if (c.nsizes == 1) {
           v[0] = v[1] = v[2] = clamp(c.sizes[0]);
         } else {
-          for (int i = 0; i < c.nsizes; ++i) v[i] = clamp(c.sizes[static_cast<size_t>(i)]);
+          for (int i = 0; i < c.nsizes; ++i)
+            v[i] = clamp(c.sizes[static_cast<size_t>(i)]);
         }
         std::copy(v, v + 3, fn->max_queue);
       }
@@ -1020,7 +1032,8 @@ template <typename Map>
 std::vector<const Function*> SortedFunctions(const Map& m) {
   std::vector<const Function*> v;
   v.reserve(m.size());
-  for (const auto& [name, fn] : m) v.push_back(fn.get());
+  for (const auto& [name, fn] : m)
+    v.push_back(fn.get());
   std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->name < b->name; });
   return v;
 }

@@ -131,10 +131,10 @@ class JobCore {
     int64_t next = 0;
   };
   struct TimerEntry {
-    int64_t due_ms;       // steady milliseconds
+    int64_t due_ms;  // steady milliseconds
     uint64_t handle_no;
-    uint32_t seq;         // assign_seq for timeouts; 0 for epoch and cron entries
-    uint8_t kind;         // 0 epoch, 1 timeout, 2 cron
+    uint32_t seq;  // assign_seq for timeouts; 0 for epoch and cron entries
+    uint8_t kind;  // 0 epoch, 1 timeout, 2 cron
     bool operator>(const TimerEntry& o) const { return due_ms > o.due_ms; }
   };
   struct StringHash {
@@ -176,13 +176,13 @@ class JobCore {
   Job* FindByHandle(std::string_view handle) const;
   Job* FindByKey(const Function* fn, std::string_view key, bool is_data, uint32_t hash) const;
   static uint32_t KeyHash(const Function* fn, std::string_view key, bool is_data);
-  void Enqueue(Job* job);      // make runnable at the tail of its priority and wake workers
+  void Enqueue(Job* job);  // make runnable at the tail of its priority and wake workers
   void Wake(Function* fn);
   Job* Take(Session& w);
   void Assign(Session& w, Job* job, protocol::Command grab, const Ability* ab);
-  void Requeue(Job* job);      // the worker lost it: retry within the limit, or fail it
-  void Finish(Job* job);       // completed/failed: store, indexes, waiters, memory
-  void Discard(Job* job);      // forget a queued or scheduled job that nobody wants
+  void Requeue(Job* job);  // the worker lost it: retry within the limit, or fail it
+  void Finish(Job* job);   // completed/failed: store, indexes, waiters, memory
+  void Discard(Job* job);  // forget a queued or scheduled job that nobody wants
   void DetachWaiters(Job* job);
   void FreeWaiter(Waiter* w);
   void AttachWaiter(Session& s, Job* job);

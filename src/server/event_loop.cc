@@ -155,22 +155,22 @@ void EventLoop::Poll(int64_t timeout_ms) {
 }
 
 void EventLoop::Dispatch() {
-    uring_->Reap([this](io_uring_cqe* cqe) {
-      uint64_t ud = io_uring_cqe_get_data64(cqe);
-      if ((ud & kTagMask) == kTagWatch) {
-        auto* w = reinterpret_cast<Watch*>(ud & ~kTagMask);
-        bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
-        if (!more) w->armed = false;
-        if (w->removed) {
-          if (!more) FreeWatch(w);
-          return;
-        }
-        if (cqe->res >= 0) w->cb();
-        if (!w->armed && !w->removed) ArmWatch(w);
+  uring_->Reap([this](io_uring_cqe* cqe) {
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    if ((ud & kTagMask) == kTagWatch) {
+      auto* w = reinterpret_cast<Watch*>(ud & ~kTagMask);
+      bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+      if (!more) w->armed = false;
+      if (w->removed) {
+        if (!more) FreeWatch(w);
         return;
       }
-      if (ud != 0 && completion_handler_) completion_handler_(cqe);
-    });
+      if (cqe->res >= 0) w->cb();
+      if (!w->armed && !w->removed) ArmWatch(w);
+      return;
+    }
+    if (ud != 0 && completion_handler_) completion_handler_(cqe);
+  });
 }
 
 void EventLoop::RunUring(const std::function<void()>& after_turn) {
@@ -241,6 +241,8 @@ void Timer::Cancel() {
   evtimer_del(ev_);
 }
 
-void Timer::OnFire(evutil_socket_t, short, void* arg) { static_cast<Timer*>(arg)->fn_(); }
+void Timer::OnFire(evutil_socket_t, short, void* arg) {
+  static_cast<Timer*>(arg)->fn_();
+}
 
 }  // namespace gearbox::server

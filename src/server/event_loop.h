@@ -75,7 +75,7 @@ class EventLoop {
   std::unique_ptr<Uring> uring_;
   std::string uring_why_not_;
   std::function<void(io_uring_cqe*)> completion_handler_;
-  std::vector<Timer*> timers_;  // io_uring engine: every Timer of this loop
+  std::vector<Timer*> timers_;   // io_uring engine: every Timer of this loop
   std::vector<Watch*> watches_;  // every Watch not yet freed
   int wake_fd_ = -1;
   Watch* wake_watch_ = nullptr;
@@ -98,8 +98,8 @@ class Timer {
   friend class EventLoop;
   static void OnFire(evutil_socket_t, short, void* arg);
   EventLoop& loop_;
-  event* ev_ = nullptr;     // epoll engine
-  int64_t deadline_ = -1;   // io_uring engine: steady milliseconds, -1 = not armed
+  event* ev_ = nullptr;    // epoll engine
+  int64_t deadline_ = -1;  // io_uring engine: steady milliseconds, -1 = not armed
   std::function<void()> fn_;
 };
 

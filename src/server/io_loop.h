@@ -118,7 +118,7 @@ class IoLoop {
   std::vector<Connection*> dirty_;
   std::unique_ptr<char[]> scratch_;
   size_t live_ = 0;
-  Uring* uring_ = nullptr;  // the loop's ring (io_uring engine), else null
+  Uring* uring_ = nullptr;            // the loop's ring (io_uring engine), else null
   std::vector<Connection*> starved_;  // receives that ran out of provided buffers
 };
 

@@ -15,7 +15,9 @@
 
 namespace gearbox::server {
 
-Listener::~Listener() { Close(); }
+Listener::~Listener() {
+  Close();
+}
 
 Status Listener::Bind(const ListenConfig& config) {
   std::vector<std::string> hosts = config.hosts;
@@ -41,8 +43,8 @@ Status Listener::Bind(const ListenConfig& config) {
                     NI_NUMERICHOST | NI_NUMERICSERV);
       std::string desc = std::string(hbuf) + ":" + pbuf;
       GB_LOG(kDebug, "Trying to listen on {}", desc);
-      int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        ai->ai_protocol);
+      int fd =
+          ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
       if (fd < 0) {
         errors += desc + ": socket: " + std::strerror(errno) + "; ";
         continue;
@@ -71,9 +73,9 @@ Status Listener::Bind(const ListenConfig& config) {
       sockaddr_storage bound{};
       socklen_t blen = sizeof(bound);
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
-      int bport = ntohs(bound.ss_family == AF_INET6
-                            ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      int bport =
+          ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
       if (bound_port_ == 0) bound_port_ = bport;
       desc = std::string(hbuf) + ":" + std::to_string(bport);
       GB_LOG(kInfo, "Listening on {} ({})", desc, fd);
@@ -98,19 +100,22 @@ void Listener::Start(EventLoop& loop, AcceptFn on_accept) {
 void Listener::Pause() {
   if (paused_) return;
   paused_ = true;
-  for (auto* w : watches_) loop_->Unwatch(w);
+  for (auto* w : watches_)
+    loop_->Unwatch(w);
   watches_.clear();
 }
 
 void Listener::Resume() {
   paused_ = false;
   if (!watches_.empty()) return;
-  for (int fd : fds_) watches_.push_back(loop_->WatchReadable(fd, [this, fd] { Accept(fd); }));
+  for (int fd : fds_)
+    watches_.push_back(loop_->WatchReadable(fd, [this, fd] { Accept(fd); }));
 }
 
 void Listener::Close() {
   if (loop_ != nullptr) {
-    for (auto* w : watches_) loop_->Unwatch(w);
+    for (auto* w : watches_)
+      loop_->Unwatch(w);
   }
   loop_ = nullptr;
   watches_.clear();

@@ -35,7 +35,8 @@ void Build(CLI::App& app, ServerOptions& o, std::string& verbose, int& vcount,
 
   auto* g = "General options";
   app.add_option("-b,--backlog", o.backlog, "Number of backlog connections for listen.")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_flag("-d,--daemon", o.daemon, "Daemon, detach and run in the background.")->group(g);
   app.add_flag("--exceptions", o.exceptions, "Enable protocol exceptions by default.")->group(g);
   app.add_option("-f,--file-descriptors", o.file_descriptors,
@@ -45,44 +46,59 @@ void Build(CLI::App& app, ServerOptions& o, std::string& verbose, int& vcount,
   app.add_option("-j,--job-retries", o.job_retries,
                  "Number of attempts to run a job before the server removes it: -1 means no "
                  "limit, 0 means no retries.")
-      ->capture_default_str()->check(CLI::Range(-1, 65535))->group(g);
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 65535))
+      ->group(g);
   app.add_option("--job-handle-prefix", o.job_handle_prefix,
                  "Prefix used to generate a job handle string (default \"H:<host_name>\").")
       ->group(g);
   app.add_option("--hashtable-buckets", o.hashtable_buckets,
                  "Accepted for compatibility; the job tables grow and shrink by themselves.")
-      ->capture_default_str()->check(CLI::PositiveNumber)->group(g);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(g);
   app.add_flag("--keepalive", o.keepalive, "Enable keepalive on sockets.")->group(g);
   app.add_option("--keepalive-idle", o.keepalive_idle, "TCP_KEEPIDLE for sockets (-1: OS default).")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--keepalive-interval", o.keepalive_interval,
                  "TCP_KEEPINTVL for sockets (-1: OS default).")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--keepalive-count", o.keepalive_count,
                  "TCP_KEEPCNT for sockets (-1: OS default).")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("-l,--log-file", o.log_file,
                  "Log file to write errors and information to; 'stderr' or 'none' also work.")
-      ->capture_default_str()->group(g);
-  app.add_option("-L,--listen", o.listen, "Address the server should listen on (repeatable). "
-                                          "Default is every address.")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->group(g);
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("-L,--listen", o.listen,
+                 "Address the server should listen on (repeatable). "
+                 "Default is every address.")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(g);
   app.add_option("-P,--pid-file", o.pid_file, "File to write process ID out to.")->group(g);
   app.add_option("-r,--protocol", o.protocols, "Load protocol module.")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->group(g);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(g);
   app.add_flag("-R,--round-robin", o.round_robin,
                "Accepted for compatibility: work is always assigned round-robin across a "
                "worker's functions.")
       ->group(g);
   app.add_option("-q,--queue-type", o.queue_type, "Persistent queue type to use.")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--config-file", o.config_file, "Configuration file (also '@name').")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_flag("--syslog", o.syslog, "Use syslog.")->group(g);
   app.add_flag("--coredump", o.coredump, "Create a core dump for uncaught signals.")->group(g);
   app.add_option("-t,--threads", o.threads,
                  "Number of I/O threads; 0 guesses (one event loop on 4 CPUs or fewer).")
-      ->capture_default_str()->check(CLI::Range(0, 1024))->group(g);
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024))
+      ->group(g);
   app.add_flag("--threads-exact", o.threads_exact,
                "Run exactly -t I/O threads even when the machine has fewer CPUs than threads "
                "(by default at most CPUs-1 I/O threads plus the core thread are used, and one "
@@ -91,42 +107,52 @@ void Build(CLI::App& app, ServerOptions& o, std::string& verbose, int& vcount,
   app.add_option("-u,--user", o.user, "Switch to given user after startup.")->group(g);
   app.add_option("--verbose", verbose,
                  "Set verbose level (FATAL, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG).")
-      ->default_str("ERROR")->group(g);
+      ->default_str("ERROR")
+      ->group(g);
   app.add_flag("-v", vcount, "Raise the verbose level by one step (repeatable: -vvvv is DEBUG).")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->group(g);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(g);
   app.add_flag("-V,--version", o.show_version, "Display the version of gearmand and exit.")
       ->group(g);
   app.add_option("-w,--worker-wakeup", o.worker_wakeup,
                  "Number of workers to wake up for each job received (0: all).")
-      ->capture_default_str()->check(CLI::Range(0, 1 << 30))->group(g);
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 30))
+      ->group(g);
   app.add_flag("--check-args", o.check_args, "Check the command line and exit.")->group(g);
 
   auto* gear = "Gear";
   app.add_option("-p,--port", o.port, "Port the server should listen on.")
-      ->capture_default_str()->group(gear);
+      ->capture_default_str()
+      ->group(gear);
   app.add_option("--max-packet-size", max_packet,
                  "Largest packet accepted, in bytes (K, M and G suffixes work).")
-      ->default_str("256M")->group(gear);
+      ->default_str("256M")
+      ->group(gear);
   app.add_option("--io-engine", o.io_engine,
                  "Connection I/O: io_uring (batched system calls), epoll, or auto (io_uring "
                  "when the kernel allows it).")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "io_uring", "epoll"}))->group(gear);
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "io_uring", "epoll"}))
+      ->group(gear);
   app.add_flag("--ssl", o.ssl, "Enable ssl connections.")->group(gear);
   app.add_option("--ssl-ca-file", o.ssl_ca_file, "CA file.")->group(gear);
   app.add_option("--ssl-certificate", o.ssl_certificate, "SSL certificate.")->group(gear);
   app.add_option("--ssl-key", o.ssl_key, "SSL key for certificate.")->group(gear);
 
   app.add_option("--http-port", o.http_port, "Port to listen on.")
-      ->capture_default_str()->group("HTTP");
+      ->capture_default_str()
+      ->group("HTTP");
 
   auto* q = "Queue modules";
   app.add_option("--libsqlite3-db", o.libsqlite3_db, "Database file to use.")->group(q);
   app.add_option("--libsqlite3-table", o.libsqlite3_table, "Table to use.")
-      ->capture_default_str()->group(q);
+      ->capture_default_str()
+      ->group(q);
   app.add_flag("--store-queue-on-shutdown", o.store_queue_on_shutdown, "Store queue on shutdown.")
       ->group(q);
-  app.add_option("--libpq-conninfo", o.libpq_conninfo,
-                 "PostgreSQL connection information string.")->group(q);
+  app.add_option("--libpq-conninfo", o.libpq_conninfo, "PostgreSQL connection information string.")
+      ->group(q);
   app.add_option("--libpq-table", o.libpq_table, "Table to use.")->capture_default_str()->group(q);
   app.add_option("--mysql-host", o.mysql_host, "MySQL host.")->capture_default_str()->group(q);
   app.add_option("--mysql-port", o.mysql_port, "MySQL port.")->capture_default_str()->group(q);
@@ -135,23 +161,26 @@ void Build(CLI::App& app, ServerOptions& o, std::string& verbose, int& vcount,
   app.add_option("--mysql-db", o.mysql_db, "MySQL database.")->group(q);
   app.add_option("--mysql-table", o.mysql_table, "MySQL table.")->capture_default_str()->group(q);
   app.add_option("--libmemcached-servers", o.libmemcached_servers,
-                 "List of Memcached servers to use.")->group(q);
+                 "List of Memcached servers to use.")
+      ->group(q);
   app.add_option("--libmemcached-prefix", o.libmemcached_prefix, "Prefix to use in memcached keys")
-      ->capture_default_str()->group(q);
+      ->capture_default_str()
+      ->group(q);
   app.add_option("--redis-server", o.redis_server, "Redis server")->group(q);
   app.add_option("--redis-port", o.redis_port, "Redis server port/service")->group(q);
   app.add_option("--redis-password", o.redis_password, "Redis server password/service")->group(q);
-  app.add_option("--redis-prefix", o.redis_prefix, "Redis key prefix")->capture_default_str()
+  app.add_option("--redis-prefix", o.redis_prefix, "Redis key prefix")
+      ->capture_default_str()
       ->group(q);
   app.add_option("--libtokyocabinet-file", o.libtokyocabinet_file, "File name of the database.")
       ->group(q);
   app.add_option("--libtokyocabinet-optimize", o.libtokyocabinet_optimize,
-                 "Optimize database on open.")->group(q);
+                 "Optimize database on open.")
+      ->group(q);
   app.add_option("--libdrizzle-host", o.libdrizzle_host, "Host of server.")->group(q);
   app.add_option("--libdrizzle-port", o.libdrizzle_port, "Port of server.")->group(q);
   app.add_option("--libdrizzle-uds", o.libdrizzle_uds, "Unix domain socket for server.")->group(q);
-  app.add_option("--libdrizzle-user", o.libdrizzle_user, "User name for authentication.")
-      ->group(q);
+  app.add_option("--libdrizzle-user", o.libdrizzle_user, "User name for authentication.")->group(q);
   app.add_option("--libdrizzle-password", o.libdrizzle_password, "Password for authentication.")
       ->group(q);
   app.add_option("--libdrizzle-db", o.libdrizzle_db, "Database to use.")->group(q);
@@ -211,7 +240,8 @@ Result<ServerOptions> ParseOptions(int argc, const char* const* argv) {
   if (in) {
     std::stringstream ss;
     ss << in.rdbuf();
-    for (auto& t : TokenizeConfig(ss.str())) args.push_back(std::move(t));
+    for (auto& t : TokenizeConfig(ss.str()))
+      args.push_back(std::move(t));
   } else if (config_given) {
     return Status::InvalidArgument("Could not open configuration file: " + config_path);
   }
@@ -255,8 +285,8 @@ Result<ServerOptions> ParseOptions(int argc, const char* const* argv) {
     return Status::InvalidArgument("--job-handle-prefix is too long (at most 42 bytes): " +
                                    o.job_handle_prefix);
   }
-  if (const char* env = std::getenv("GEARMAND_PORT"); env != nullptr && *env != '\0' &&
-                                                      app.count("--port") == 0) {
+  if (const char* env = std::getenv("GEARMAND_PORT");
+      env != nullptr && *env != '\0' && app.count("--port") == 0) {
     o.port = env;
   }
   return o;

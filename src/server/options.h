@@ -17,25 +17,25 @@ struct ServerOptions {
   int backlog = 32;
   bool daemon = false;
   bool exceptions = false;
-  int64_t file_descriptors = 0;  // 0: raise to the hard limit
-  int job_retries = -1;          // -1 unlimited; 0 no retries; N attempts
-  std::string job_handle_prefix;  // default "H:<nodename>"
+  int64_t file_descriptors = 0;     // 0: raise to the hard limit
+  int job_retries = -1;             // -1 unlimited; 0 no retries; N attempts
+  std::string job_handle_prefix;    // default "H:<nodename>"
   int64_t hashtable_buckets = 991;  // accepted for compatibility; our tables resize themselves
   bool keepalive = false;
   int keepalive_idle = -1;
   int keepalive_interval = -1;
   int keepalive_count = -1;
   std::string log_file = "/var/log/gearmand.log";  // or "stderr" / "none"
-  std::vector<std::string> listen;                  // -L, repeatable; empty = all addresses
+  std::vector<std::string> listen;                 // -L, repeatable; empty = all addresses
   std::string pid_file;
-  std::vector<std::string> protocols;               // -r
-  bool round_robin = false;                         // -R: accepted; round-robin is always on
+  std::vector<std::string> protocols;  // -r
+  bool round_robin = false;            // -R: accepted; round-robin is always on
   std::string queue_type = "builtin";
   std::string config_file = "/etc/gearmand.conf";
   bool config_file_given = false;
   bool syslog = false;
   bool coredump = false;
-  int threads = 0;  // 0: one loop if <= 4 CPUs, else one I/O thread per CPU
+  int threads = 0;             // 0: one loop if <= 4 CPUs, else one I/O thread per CPU
   bool threads_exact = false;  // use -t even when the machine has fewer CPUs
   std::string user;
   log::Level verbose = log::Level::kError;
@@ -64,7 +64,8 @@ struct ServerOptions {
   std::string libtokyocabinet_file;
   bool libtokyocabinet_optimize = true;
   std::string libdrizzle_host, libdrizzle_uds, libdrizzle_user = "root", libdrizzle_password,
-              libdrizzle_db = "gearman", libdrizzle_table = "queue";
+                                               libdrizzle_db = "gearman",
+                                               libdrizzle_table = "queue";
   int libdrizzle_port = 0;
   bool libdrizzle_mysql = false;
 };

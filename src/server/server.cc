@@ -151,7 +151,8 @@ class SignalHandlers {
       : loop_(loop), shutdown_(std::move(shutdown)) {
     sigset_t set;
     sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&set, sig);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGHUP})
+      sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     watch_ = loop_.WatchReadable(fd_, [this] { OnReadable(); });
@@ -461,11 +462,11 @@ class ThreadedRuntime final : public Runtime {
   }
 
   int Run() override {
-    signals_ = std::make_unique<SignalHandlers>(main_loop_,
-                                                [this](bool g) { Shutdown(g); });
+    signals_ = std::make_unique<SignalHandlers>(main_loop_, [this](bool g) { Shutdown(g); });
     std::thread core_thread([this] { core_->Run(); });
     std::vector<std::thread> io_threads;
-    for (auto& t : io_) io_threads.emplace_back([&t] { t->Run(); });
+    for (auto& t : io_)
+      io_threads.emplace_back([&t] { t->Run(); });
     LogEngine(io_[0]->loop(), options_);
     GB_LOG(kInfo, "Entering main event loop ({} I/O threads and a core thread)", io_.size());
     main_loop_.Run(nullptr);
@@ -473,8 +474,10 @@ class ThreadedRuntime final : public Runtime {
     // Stop the core first (it flushes its last replies into the I/O mailboxes), then I/O.
     core_->mailbox().Post(Stop{});
     core_thread.join();
-    for (auto& t : io_) t->mailbox().Post(Stop{});
-    for (auto& t : io_threads) t.join();
+    for (auto& t : io_)
+      t->mailbox().Post(Stop{});
+    for (auto& t : io_threads)
+      t.join();
     signals_.reset();
     return 0;
   }
@@ -642,6 +645,8 @@ Status Server::Start() {
   return runtime_->Start();
 }
 
-int Server::Run() { return runtime_->Run(); }
+int Server::Run() {
+  return runtime_->Run();
+}
 
 }  // namespace gearbox::server

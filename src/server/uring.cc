@@ -45,8 +45,8 @@ std::unique_ptr<Uring> Uring::Create(std::string* why_not) {
   }
   // Provided buffers: the kernel picks one per receive, so idle connections hold none.
   u->br_bytes_ = kBuffers * sizeof(io_uring_buf);
-  void* mem = ::mmap(nullptr, u->br_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-                     -1, 0);
+  void* mem =
+      ::mmap(nullptr, u->br_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) {
     *why_not = "mmap for the buffer ring failed";
     return nullptr;

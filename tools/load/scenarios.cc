@@ -11,10 +11,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <chrono>
 #include <thread>
 
 #include "engine.h"
