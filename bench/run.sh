@@ -53,7 +53,7 @@ Usage: bench/run.sh [options]
   --out DIR           results directory (default bench/results/<date>-<time>)
   --summarize DIR     only rebuild DIR/summary.md and summary.json from DIR/raw
 
-Scenarios (ids): drain drain-pipelined roundtrip roundtrip-1k roundtrip-64k unloaded pingpong submit memory
+Scenarios (ids): drain echo drain-pipelined roundtrip roundtrip-1k roundtrip-64k unloaded pingpong submit memory
                  connections shallow deep drained huge
 EOF
 }
@@ -141,6 +141,8 @@ machine = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(out, "mac
 ROWS = [
     ("drain", "drain_jobs_per_s", "drain a {jobs}-job queue", "jobs/s", "ratio>=", 10),
     ("drain", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
+    ("echo", "echo_per_s", "  floor: ECHO_REQ/ECHO_RES, {clients} connections x {window}", "echoes/s", "floor", None),
+    ("echo", "echo_server_cpu_us", "    server CPU per echo", "µs", None, None),
     ("drain-pipelined", "drain_jobs_per_s", "same, {workers} workers x {grab_window} grabs outstanding", "jobs/s", "ratio>=", 10),
     ("drain-pipelined", "drain_server_cpu_us_per_job", "  server CPU per job", "µs", None, None),
     ("roundtrip", "roundtrip_jobs_per_s", "round trip {clients} clients x {window}, {workers} workers", "jobs/s", "ratio>=", 5),
@@ -192,6 +194,16 @@ def check(id_, key, kind, target, ours, theirs):
             return "≤ 1.2 x 3 RTT, ≤ gearmand", ""
         ok = ours <= 1.2 * p and (theirs is None or ours <= theirs)
         return f"≤ 1.2 x 3 RTT ({1.2 * p:.0f} µs), ≤ gearmand", "yes" if ok else "no"
+    if kind == "floor":
+        # How close each server's drain comes to its own request/reply floor (same pattern:
+        # one packet each way per job on each of 64 connections).
+        d_o, d_t = med("drain", "ours", "drain_jobs_per_s"), med("drain", "gearmand", "drain_jobs_per_s")
+        parts = []
+        if d_o and ours:
+            parts.append(f"ours {d_o / ours:.2f}")
+        if d_t and theirs:
+            parts.append(f"gearmand {d_t / theirs:.2f}")
+        return ("drain / floor: " + ", ".join(parts)) if parts else "", ""
     if kind == "depth-cpu":
         s = med("shallow", "ours", "drain_server_cpu_us_per_job")
         if s is None or s <= 0:
@@ -340,6 +352,7 @@ SCEN=()
 scenario() { SCEN+=("$1|$2|$3|$4"); }
 if [ "$QUICK" = 0 ]; then
   scenario drain         both rounds "drain -n 300000 -c 4 -w 64 -k 64 -g 1"
+  scenario echo          both rounds "echo -n 300000 -c 64 -w 1"
   scenario drain-pipelined both rounds "drain -n 300000 -c 4 -w 64 -k 4 -g 8"
   scenario roundtrip     both rounds "roundtrip -n 200000 -c 4 -w 16 -k 4 -g 1"
   scenario roundtrip-1k  both rounds "roundtrip -n 100000 -c 4 -w 16 -k 4 -g 1 --payload 1K --result-size 1K"
@@ -360,6 +373,7 @@ if [ "$QUICK" = 0 ]; then
   fi
 else
   scenario drain         both rounds "drain -n 30000 -c 4 -w 64 -k 64 -g 1"
+  scenario echo          both rounds "echo -n 30000 -c 64 -w 1"
   scenario drain-pipelined both rounds "drain -n 30000 -c 4 -w 64 -k 4 -g 8"
   scenario roundtrip     both rounds "roundtrip -n 30000 -c 4 -w 16 -k 4 -g 1"
   scenario roundtrip-1k  both rounds "roundtrip -n 10000 -c 4 -w 16 -k 4 -g 1 --payload 1K --result-size 1K"
@@ -456,6 +470,7 @@ run_one() {
     case "$id" in
       unloaded) what="latency p50" ;;
       pingpong) what="RTT p50" ;;
+      echo) what="echo rate" ;;
       submit) what="submit rate" ;;
       memory|deep|drained|huge) what="RSS per queued job" ;;
       connections) what="throughput (held)" ;;

@@ -267,6 +267,14 @@ TEST_P(LoadSmoke, UniqueKeysAndPriorities) {
   EXPECT_EQ(r.Count("completed"), 200u);
 }
 
+TEST_P(LoadSmoke, EchoGetsEveryRequestBackIntact) {
+  ToolRun r = Run("echo", {"-n", "300", "-c", "3", "-w", "2", "--payload", "100", "--repeat", "2"});
+  ExpectPassed(r, "echo");
+  EXPECT_EQ(r.Count("echoes"), 600u);
+  EXPECT_EQ(r.json["params"]["window"], 2);
+  EXPECT_GT(r.Metric("echo_per_s"), 0);
+}
+
 TEST_P(LoadSmoke, MemoryReportsResidentSizes) {
   ToolRun r = Run("memory", {"-n", "200", "--payload", "100", "--settle-ms", "0"});
   ExpectPassed(r, "memory");
@@ -339,11 +347,12 @@ TEST(LoadTool, RejectsBadUsage) {
   EXPECT_EQ(RunTool({"roundtrip", "--gap-us", "-5"}).exit_code, 2);
 }
 
-// A scripted server: answers ECHO_REQ, and SUBMIT_JOB_BG either with ERROR or with JOB_CREATED
-// for jobs it then never hands to a worker (GRAB_JOB gets NO_JOB forever, no NOOP ever).
+// A scripted server: answers ECHO_REQ (with other data for a payload of 'x's in kBadEcho mode), and SUBMIT_JOB_BG
+// either with ERROR or with JOB_CREATED for jobs it then never hands to a worker (GRAB_JOB gets
+// NO_JOB forever, no NOOP ever).
 class FakeServer {
  public:
-  enum class Mode { kErrorOnSubmit, kLoseJobs, kCloseOnSubmit };
+  enum class Mode { kErrorOnSubmit, kLoseJobs, kCloseOnSubmit, kBadEcho };
   explicit FakeServer(Mode mode) : mode_(mode) {
     listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
@@ -408,7 +417,10 @@ class FakeServer {
       } else {
         switch (item.frame.command) {
           case protocol::Command::kEchoReq:
-            out += Res(protocol::Command::kEchoRes, {item.frame.last()});
+            out += Res(protocol::Command::kEchoRes,
+                       {mode_ == Mode::kBadEcho && item.frame.last().starts_with("xxx")
+                            ? std::string_view("garbled")  // a payload, not the tool's probe
+                            : item.frame.last()});
             break;
           case protocol::Command::kSubmitJobBg:
             if (mode_ == Mode::kCloseOnSubmit) {
@@ -467,6 +479,21 @@ TEST(LoadTool, FailsWhenTheServerClosesTheConnection) {
     ASSERT_TRUE(r.json_parsed) << r.Describe();
     EXPECT_EQ(r.json["ok"], false);
     EXPECT_NE(r.json["errors"].dump().find("server closed the connection"), std::string::npos)
+        << r.json.dump(2);
+  }
+}
+
+TEST(LoadTool, FailsWhenAnEchoComesBackChanged) {
+  for (const char* engine : kEngines) {
+    SCOPED_TRACE(engine);
+    if (std::string(engine) == "io_uring" && !UringUnusable().empty()) continue;
+    FakeServer fake(FakeServer::Mode::kBadEcho);
+    ToolRun r = RunTool({"echo", "-p", std::to_string(fake.port()), "-n", "20", "--payload", "10",
+                         "--timeout", "5", "--io-engine", engine});
+    EXPECT_EQ(r.exit_code, 1) << r.Describe();
+    ASSERT_TRUE(r.json_parsed) << r.Describe();
+    EXPECT_EQ(r.json["ok"], false);
+    EXPECT_NE(r.json["errors"].dump().find("differs from the 10 bytes sent"), std::string::npos)
         << r.json.dump(2);
   }
 }

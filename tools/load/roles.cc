@@ -204,6 +204,36 @@ void Worker::OnPacket(const protocol::Frame& frame) {
 
 // ---------------------------------------------------------------------------------------------
 
+Echoer::Echoer(int fd, Phase* phase, const Workload* w, uint64_t quota, uint32_t window)
+    : Conn(fd, phase), w_(w), quota_(quota), window_(std::max<uint32_t>(window, 1)) {}
+
+void Echoer::TopUp() {
+  while (sent_ < quota_ && sent_ - received_ < window_) {
+    Send(Command::kEchoReq, {w_->payload});
+    ++sent_;
+  }
+}
+
+void Echoer::OnPacket(const protocol::Frame& frame) {
+  // Once settling, the ECHO_RES is the settle probe's (HandleCommon); every echo of the
+  // measurement came back before the phase could finish.
+  if (frame.command != Command::kEchoRes || settling_) {
+    if (HandleCommon(frame)) return;
+    return Fail(Unexpected(frame));
+  }
+  if (received_ >= sent_) return Fail("ECHO_RES without a pending ECHO_REQ");
+  if (frame.last() != w_->payload) {
+    return Fail("ECHO_RES of " + std::to_string(frame.last().size()) + " bytes differs from the " +
+                std::to_string(w_->payload.size()) + " bytes sent");
+  }
+  ++received_;
+  phase_->echoes.fetch_add(1, std::memory_order_relaxed);
+  phase_->Advance();
+  TopUp();
+}
+
+// ---------------------------------------------------------------------------------------------
+
 void EchoProbe::OnStart() {
   Send(Command::kEchoReq, {"ping"});
 }

@@ -187,6 +187,26 @@ class Runner {
     return st;
   }
 
+  // n echoes from `clients` connections, `window` ECHO_REQs in flight on each.
+  PhaseStats Echo(uint64_t n, const std::string& name) {
+    Phase ph(name, n);
+    auto loops = MakeLoops();
+    if (loops.empty()) return {};
+    auto fds = Connect(o_.clients);
+    if (fds.empty()) return {};
+    for (uint32_t i = 0; i < fds.size(); ++i) {
+      loops[i % loops.size()]->Add(
+          std::make_unique<Echoer>(fds[i], &ph, &w_, Share(n, fds.size(), i), o_.window));
+    }
+    PhaseStats st = RunAndSettle(ph, loops);
+    // The settle step's own probe adds one echo per connection.
+    uint64_t measured = st.echoes >= fds.size() ? st.echoes - fds.size() : 0;
+    if (st.ok) {
+      Expect(measured == n, fmt::format("{}: {} echoes came back, expected {}", name, measured, n));
+    }
+    return st;
+  }
+
   // n foreground jobs from `clients` x `window`, executed by `workers`.
   PhaseStats Roundtrip(uint64_t n, uint64_t warmup, LatencyHistogram* latency) {
     Phase ph("roundtrip", n);
@@ -457,6 +477,36 @@ void Drain(const Options& o, Runner& run, Report* r) {
   }
   if (o.repeat > 1) r->notes.push_back(fmt::format("median of {} fill+drain cycles", o.repeat));
   if (r->ok()) run.ExpectQueued(0, "after the drain");
+}
+
+// The request/reply floor: ECHO_REQ -> ECHO_RES with the same connections and windows as a
+// drain's workers, through the same server and the same tool, with no job state at all.
+void Echo(const Options& o, Runner& run, Report* r) {
+  uint64_t n = Jobs(o, 100'000);
+  r->IntParam("jobs", static_cast<int64_t>(n));
+  r->IntParam("payload_bytes", static_cast<int64_t>(o.payload));
+  r->IntParam("threads", o.threads);
+  r->IntParam("clients", o.clients);
+  r->IntParam("window", o.window);
+  r->Param("echoes", Thousands(n));
+  r->Param("payload", HumanBytes(static_cast<double>(o.payload)));
+  r->Param("connections", fmt::format("{} x {} ECHO_REQ in flight", o.clients, o.window));
+  std::vector<double> rates, cpu, tool_cpu;
+  uint64_t echoes = 0;
+  for (uint32_t rep = 0; rep < std::max<uint32_t>(o.repeat, 1) && r->ok(); ++rep) {
+    PhaseStats st = run.Echo(n, "echo");
+    if (!st.ok) break;
+    echoes += n;
+    rates.push_back(st.rate(n));
+    cpu.push_back(st.server_us_per(n));
+    tool_cpu.push_back(st.tool_us_per(n));
+  }
+  r->Count("echoes", echoes);
+  if (rates.empty()) return;
+  r->Add("echo_per_s", "echo rate", Median(rates), "echoes/s");
+  if (cpu.front() >= 0) r->Add("echo_server_cpu_us", "server CPU per echo", Median(cpu), "us");
+  r->Add("echo_tool_cpu_us", "load-tool CPU per echo", Median(tool_cpu), "us");
+  if (o.repeat > 1) r->notes.push_back(fmt::format("median of {} runs", o.repeat));
 }
 
 void Roundtrip(const Options& o, Runner& run, Report* r) {
@@ -732,13 +782,15 @@ Report RunScenario(const Options& options) {
   }
   Options o = options;
   bool foreground = o.scenario == "roundtrip" || o.scenario == "connections";
-  if (o.window == 0) o.window = foreground ? 16 : 64;
+  if (o.window == 0) o.window = o.scenario == "echo" ? 1 : foreground ? 16 : 64;
   Runner run(o, &r);
   if (!run.Init()) return r;
   if (o.scenario == "submit-bg") {
     SubmitBg(o, run, &r);
   } else if (o.scenario == "drain") {
     Drain(o, run, &r);
+  } else if (o.scenario == "echo") {
+    Echo(o, run, &r);
   } else if (o.scenario == "roundtrip") {
     Roundtrip(o, run, &r);
   } else if (o.scenario == "memory") {
