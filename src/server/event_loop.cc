@@ -34,7 +34,7 @@ struct EventLoop::Watch {
 
 EventLoop::EventLoop(bool try_uring) {
   if (try_uring) {
-    uring_ = Uring::Create(&uring_why_not_);
+    uring_ = CreateUring(&uring_why_not_);
   }
   if (!uring_) {
     event_config* cfg = event_config_new();
@@ -150,7 +150,7 @@ void EventLoop::Poll(int64_t timeout_ms) {
     event_base_loop(base_, EVLOOP_ONCE);
     return;
   }
-  uring_->SubmitAndWait(timeout_ms);
+  uring_->SubmitAndWait(timeout_ms < 0 ? -1 : timeout_ms * 1'000'000);
   Dispatch();
 }
 
@@ -179,7 +179,7 @@ void EventLoop::RunUring(const std::function<void()>& after_turn) {
     int64_t next = NextTimerMs();
     int64_t wait_ms = -1;
     if (next >= 0) wait_ms = std::max<int64_t>(0, next - SteadyMillis());
-    uring_->SubmitAndWait(wait_ms);
+    uring_->SubmitAndWait(wait_ms < 0 ? -1 : wait_ms * 1'000'000);
     Dispatch();
     FireTimers();
     if (after_turn) after_turn();

@@ -19,9 +19,12 @@
 
 struct io_uring_cqe;
 
+namespace gearbox::io {
+class Ring;
+}  // namespace gearbox::io
+
 namespace gearbox::server {
 
-class Uring;
 class Timer;
 
 class EventLoop {
@@ -33,7 +36,7 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   bool uses_uring() const { return uring_ != nullptr; }
-  Uring* uring() const { return uring_.get(); }
+  io::Ring* uring() const { return uring_.get(); }
   // Why io_uring is not used (empty when it is, or was not asked for).
   const std::string& uring_unavailable() const { return uring_why_not_; }
   // The libevent base (epoll engine only).
@@ -72,7 +75,7 @@ class EventLoop {
   void FireTimers();
 
   event_base* base_ = nullptr;
-  std::unique_ptr<Uring> uring_;
+  std::unique_ptr<io::Ring> uring_;
   std::string uring_why_not_;
   std::function<void(io_uring_cqe*)> completion_handler_;
   std::vector<Timer*> timers_;   // io_uring engine: every Timer of this loop

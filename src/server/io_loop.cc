@@ -502,7 +502,7 @@ void IoLoop::ArmRecv(Connection* c) {
   io_uring_sqe* sqe = uring_->Sqe();
   io_uring_prep_recv_multishot(sqe, c->fd, nullptr, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = Uring::kBufferGroup;
+  sqe->buf_group = static_cast<uint16_t>(uring_->buffer_group());
   io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(c) | kOpRecv);
   c->recv_armed = true;
   ++c->pending_ops;

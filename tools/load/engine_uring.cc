@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -27,7 +28,7 @@ constexpr size_t kKeepSendBuffer = 4 * 1024 * 1024;  // larger send buffers are 
 // One ring; owned by its Loop's thread.
 class UringLoop final : public Loop {
  public:
-  explicit UringLoop(std::unique_ptr<Ring> ring) : Loop(IoEngine::kUring), ring_(std::move(ring)) {}
+  explicit UringLoop(std::unique_ptr<io::Ring> ring) : Loop(IoEngine::kUring), ring_(std::move(ring)) {}
   ~UringLoop() override {
     // Cancel every receive and send still in flight and collect their completions (bounded),
     // so that no operation outlives the connection buffers it uses; then the ring goes, then
@@ -59,7 +60,7 @@ class UringLoop final : public Loop {
   }
 
   void Wait(int64_t timeout_ns) override {
-    ring_->SubmitAndWait(timeout_ns);
+    ring_->SubmitAndWait(std::max<int64_t>(timeout_ns, 0));
     ring_->Reap([this](io_uring_cqe* cqe) { OnCompletion(cqe); });
     // Receives that found no free buffer start again now that the buffers are back.
     if (!starved_.empty()) {
@@ -99,7 +100,7 @@ class UringLoop final : public Loop {
     io_uring_sqe* sqe = ring_->Sqe();
     io_uring_prep_recv_multishot(sqe, c->fd(), nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = Ring::kBufferGroup;
+    sqe->buf_group = static_cast<uint16_t>(ring_->buffer_group());
     io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(c) | kOpRecv);
     c->recv_armed_ = true;
   }
@@ -177,13 +178,13 @@ class UringLoop final : public Loop {
     if (!c->out_.empty()) MarkDirty(c);  // output queued while this send was in flight
   }
 
-  std::unique_ptr<Ring> ring_;
+  std::unique_ptr<io::Ring> ring_;
   std::vector<Conn*> starved_;  // receives that ended for want of a buffer
   bool tearing_down_ = false;
 };
 
 std::unique_ptr<Loop> NewUringLoop(std::string* why_not, bool one_thread) {
-  auto ring = Ring::Create(one_thread, why_not);
+  auto ring = CreateRing(one_thread, why_not);
   if (!ring) return nullptr;
   return std::make_unique<UringLoop>(std::move(ring));
 }
