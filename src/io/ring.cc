@@ -37,8 +37,7 @@ std::unique_ptr<Ring> Ring::Create(const Options& o, std::string* why_not) {
     return nullptr;
   }
   // Provided buffers: the kernel picks one per receive, so idle connections hold none.
-  r->buffers_ =
-      BufferRing::Register(&r->ring_, o.buffer_group, o.buffers, o.buffer_size, why_not);
+  r->buffers_ = BufferRing::Register(&r->ring_, o.buffer_group, o.buffers, o.buffer_size, why_not);
   if (r->buffers_ == nullptr) return nullptr;
   return r;
 }

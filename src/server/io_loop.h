@@ -25,7 +25,6 @@ class Ring;
 
 namespace gearbox::server {
 
-
 // Where a connection's input goes: straight into the job core, or into a batch for the core
 // thread. Called on the I/O thread.
 class CoreSink {
@@ -121,7 +120,7 @@ class IoLoop {
   std::vector<Connection*> dirty_;
   std::unique_ptr<char[]> scratch_;
   size_t live_ = 0;
-  io::Ring* uring_ = nullptr;           // the loop's ring (io_uring engine), else null
+  io::Ring* uring_ = nullptr;         // the loop's ring (io_uring engine), else null
   std::vector<Connection*> starved_;  // receives that ran out of provided buffers
 };
 

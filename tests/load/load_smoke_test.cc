@@ -347,9 +347,9 @@ TEST(LoadTool, RejectsBadUsage) {
   EXPECT_EQ(RunTool({"roundtrip", "--gap-us", "-5"}).exit_code, 2);
 }
 
-// A scripted server: answers ECHO_REQ (with other data for a payload of 'x's in kBadEcho mode), and SUBMIT_JOB_BG
-// either with ERROR or with JOB_CREATED for jobs it then never hands to a worker (GRAB_JOB gets
-// NO_JOB forever, no NOOP ever).
+// A scripted server: answers ECHO_REQ (with other data for a payload of 'x's in kBadEcho mode), and
+// SUBMIT_JOB_BG either with ERROR or with JOB_CREATED for jobs it then never hands to a worker
+// (GRAB_JOB gets NO_JOB forever, no NOOP ever).
 class FakeServer {
  public:
   enum class Mode { kErrorOnSubmit, kLoseJobs, kCloseOnSubmit, kBadEcho };

@@ -28,7 +28,8 @@ constexpr size_t kKeepSendBuffer = 4 * 1024 * 1024;  // larger send buffers are 
 // One ring; owned by its Loop's thread.
 class UringLoop final : public Loop {
  public:
-  explicit UringLoop(std::unique_ptr<io::Ring> ring) : Loop(IoEngine::kUring), ring_(std::move(ring)) {}
+  explicit UringLoop(std::unique_ptr<io::Ring> ring)
+      : Loop(IoEngine::kUring), ring_(std::move(ring)) {}
   ~UringLoop() override {
     // Cancel every receive and send still in flight and collect their completions (bounded),
     // so that no operation outlives the connection buffers it uses; then the ring goes, then

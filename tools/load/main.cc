@@ -54,15 +54,16 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(34);
   app.add_option("scenario", o.scenario, "What to run (see above)")
       ->required()
-      ->check(
-          CLI::IsMember({"submit-bg", "drain", "roundtrip", "memory", "connections", "echo", "pingpong"}));
+      ->check(CLI::IsMember(
+          {"submit-bg", "drain", "roundtrip", "memory", "connections", "echo", "pingpong"}));
   app.add_option("-h,--host", o.host, "Server host")->capture_default_str();
   app.add_option("-p,--port", o.port, "Server port")->capture_default_str();
   app.add_option("-n,--jobs", o.jobs,
                  "Jobs (pingpong: messages); default 100000, connections 20000, pingpong 20000");
   app.add_option("-c,--clients", o.clients, "Client connections")->capture_default_str();
-  app.add_option("-w,--window", o.window,
-                 "Jobs in flight per client (default: 64 for background, 16 for foreground, 1 for echo)");
+  app.add_option(
+      "-w,--window", o.window,
+      "Jobs in flight per client (default: 64 for background, 16 for foreground, 1 for echo)");
   app.add_option("-k,--workers", o.workers, "Worker connections")->capture_default_str();
   app.add_option("-g,--grab-window", o.grab_window, "GRAB_JOBs each worker keeps outstanding")
       ->capture_default_str();
@@ -99,7 +100,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--drain-jobs", o.drain_jobs,
                  "memory: drain only this many jobs (the rate with a deep queue); default all");
-  app.add_option("--repeat", o.repeat, "drain: fill+drain cycles, echo: runs; the median is reported")
+  app.add_option("--repeat", o.repeat,
+                 "drain: fill+drain cycles, echo: runs; the median is reported")
       ->capture_default_str();
   app.add_flag("--no-cleanup", no_cleanup, "submit-bg: leave the jobs queued (default: drain)");
   app.add_option("--timeout", o.timeout_s, "Fail when no progress for this many seconds")

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "engine.h"
@@ -146,18 +147,29 @@ class Runner {
     return total / parts + (i < total % parts ? 1 : 0);
   }
 
+  // Opens `count` connections and gives each to a loop, round robin, as the Conn that
+  // make(fd, i) returns; runs the phase and settles it. Nothing, with the error recorded, when
+  // a loop or a connection could not be made.
+  template <typename Make>
+  std::optional<PhaseStats> RunRoles(Phase& ph, size_t count, Make make) {
+    auto loops = MakeLoops();
+    if (loops.empty()) return std::nullopt;
+    auto fds = Connect(count);
+    if (fds.empty()) return std::nullopt;
+    for (uint32_t i = 0; i < fds.size(); ++i) {
+      loops[i % loops.size()]->Add(make(fds[i], i));
+    }
+    return RunAndSettle(ph, loops);
+  }
+
   // Fills the queue with n background jobs from `clients` connections.
   PhaseStats Fill(uint64_t n, const std::string& name) {
     Phase ph(name, n);
-    auto loops = MakeLoops();
-    if (loops.empty()) return {};
-    auto fds = Connect(o_.clients);
-    if (fds.empty()) return {};
-    for (uint32_t i = 0; i < fds.size(); ++i) {
-      loops[i % loops.size()]->Add(
-          std::make_unique<BgSubmitter>(fds[i], &ph, &w_, Share(n, fds.size(), i), o_.window, i));
-    }
-    PhaseStats st = RunAndSettle(ph, loops);
+    auto run = RunRoles(ph, o_.clients, [&](int fd, uint32_t i) {
+      return std::make_unique<BgSubmitter>(fd, &ph, &w_, Share(n, o_.clients, i), o_.window, i);
+    });
+    if (!run) return {};
+    PhaseStats st = *run;
     Expect(st.submitted == n && st.created == n,
            fmt::format("{}: submitted {} and created {}, expected {}", name, st.submitted,
                        st.created, n));
@@ -170,15 +182,11 @@ class Runner {
   // are completed too.
   PhaseStats Drain(uint64_t n, const std::string& name, bool partial = false) {
     Phase ph(name, n);
-    auto loops = MakeLoops();
-    if (loops.empty()) return {};
-    auto fds = Connect(o_.workers);
-    if (fds.empty()) return {};
-    for (uint32_t i = 0; i < fds.size(); ++i) {
-      loops[i % loops.size()]->Add(
-          std::make_unique<Worker>(fds[i], &ph, &w_, o_.grab_window, /*counts_progress=*/true));
-    }
-    PhaseStats st = RunAndSettle(ph, loops);
+    auto run = RunRoles(ph, o_.workers, [&](int fd, uint32_t) {
+      return std::make_unique<Worker>(fd, &ph, &w_, o_.grab_window, /*counts_progress=*/true);
+    });
+    if (!run) return {};
+    PhaseStats st = *run;
     uint64_t most = partial ? n + uint64_t{o_.workers} * o_.grab_window : n;
     Expect(
         st.assigned >= n && st.assigned <= most && st.completed == st.assigned,
@@ -190,17 +198,13 @@ class Runner {
   // n echoes from `clients` connections, `window` ECHO_REQs in flight on each.
   PhaseStats Echo(uint64_t n, const std::string& name) {
     Phase ph(name, n);
-    auto loops = MakeLoops();
-    if (loops.empty()) return {};
-    auto fds = Connect(o_.clients);
-    if (fds.empty()) return {};
-    for (uint32_t i = 0; i < fds.size(); ++i) {
-      loops[i % loops.size()]->Add(
-          std::make_unique<Echoer>(fds[i], &ph, &w_, Share(n, fds.size(), i), o_.window));
-    }
-    PhaseStats st = RunAndSettle(ph, loops);
+    auto run = RunRoles(ph, o_.clients, [&](int fd, uint32_t i) {
+      return std::make_unique<Echoer>(fd, &ph, &w_, Share(n, o_.clients, i), o_.window);
+    });
+    if (!run) return {};
+    PhaseStats st = *run;
     // The settle step's own probe adds one echo per connection.
-    uint64_t measured = st.echoes >= fds.size() ? st.echoes - fds.size() : 0;
+    uint64_t measured = st.echoes >= o_.clients ? st.echoes - o_.clients : 0;
     if (st.ok) {
       Expect(measured == n, fmt::format("{}: {} echoes came back, expected {}", name, measured, n));
     }
