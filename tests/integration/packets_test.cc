@@ -929,6 +929,7 @@ TEST_P(PacketTest, CanDoTimeoutThatIsNotANumberIsRefusedInOurs) {
 // Client departure
 
 TEST_P(PacketTest, QueuedForegroundJobWhoseClientLeftIsNeverAssigned) {
+  SingleThreadedGearmand();
   {
     auto c = Named("leaver");
     EXPECT_EQ(Submit(*c, Command::kSubmitJob, "f", "", "x"), H(1));
