@@ -59,8 +59,7 @@ void Conn::Fail(const std::string& message) {
 
 bool Conn::HandleCommon(const protocol::Frame& frame) {
   switch (frame.command) {
-    case Command::kEchoRes:
-      phase_->echoes.fetch_add(1, std::memory_order_relaxed);
+    case Command::kEchoRes:  // the settle step's probe (Loop::Settle)
       if (echo_wait_ > 0) --echo_wait_;
       return true;
     case Command::kError:

@@ -59,7 +59,7 @@ struct Phase {
   std::atomic<uint64_t> no_jobs{0};     // NO_JOB received
   std::atomic<uint64_t> noops{0};       // NOOP received
   std::atomic<uint64_t> pre_sleeps{0};  // PRE_SLEEP sent
-  std::atomic<uint64_t> echoes{0};      // ECHO_RES received
+  std::atomic<uint64_t> echoes{0};      // ECHO_RES received by Echoers
   // Paced submits (--gap-us): how many found every worker asleep (PRE_SLEEP sent, no NOOP yet).
   std::atomic<int64_t> sleeping_workers{0};
   uint32_t workers = 0;  // worker connections in the phase

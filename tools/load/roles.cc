@@ -207,6 +207,12 @@ void Worker::OnPacket(const protocol::Frame& frame) {
 Echoer::Echoer(int fd, Phase* phase, const Workload* w, uint64_t quota, uint32_t window)
     : Conn(fd, phase), w_(w), quota_(quota), window_(std::max<uint32_t>(window, 1)) {}
 
+void Echoer::OnStart() {
+  sent_ = 0;
+  received_ = 0;
+  TopUp();
+}
+
 void Echoer::TopUp() {
   while (sent_ < quota_ && sent_ - received_ < window_) {
     Send(Command::kEchoReq, {w_->payload});
@@ -215,8 +221,8 @@ void Echoer::TopUp() {
 }
 
 void Echoer::OnPacket(const protocol::Frame& frame) {
-  // Once settling, the ECHO_RES is the settle probe's (HandleCommon); every echo of the
-  // measurement came back before the phase could finish.
+  // Once settling, an ECHO_RES is the settle probe's (HandleCommon): every echo of the phase
+  // came back before it could finish.
   if (frame.command != Command::kEchoRes || settling_) {
     if (HandleCommon(frame)) return;
     return Fail(Unexpected(frame));
@@ -230,23 +236,6 @@ void Echoer::OnPacket(const protocol::Frame& frame) {
   phase_->echoes.fetch_add(1, std::memory_order_relaxed);
   phase_->Advance();
   TopUp();
-}
-
-// ---------------------------------------------------------------------------------------------
-
-void EchoProbe::OnStart() {
-  Send(Command::kEchoReq, {"ping"});
-}
-
-void EchoProbe::OnPacket(const protocol::Frame& frame) {
-  if (frame.command == Command::kEchoRes && !settling_) {
-    if (frame.last() != "ping") Fail("ECHO_RES with other data than was sent");
-    phase_->echoes.fetch_add(1, std::memory_order_relaxed);
-    phase_->Advance();
-    return;
-  }
-  if (HandleCommon(frame)) return;
-  Fail(Unexpected(frame));
 }
 
 }  // namespace gearbox::load

@@ -1,6 +1,6 @@
 // The connection roles gearbox-load plays: a background submitter, a foreground client that
-// times each job, a worker that pipelines its grabs, an echo pinger (the request/reply floor),
-// and an echo prober for idle connections.
+// times each job, a worker that pipelines its grabs, and an echo pinger (the request/reply
+// floor, and the liveness probe of idle connections).
 // Each object is a Conn: it lives in one Loop and only that loop's thread calls it.
 #pragma once
 
@@ -95,11 +95,12 @@ class Worker final : public Conn {
 // Keeps `window` ECHO_REQs carrying the workload's payload in flight until `quota` ECHO_RES came
 // back, each checked against what was sent: one packet each way and no job state, the cheapest
 // request and reply a server can be given (the floor a drain by one-job workers, also one
-// packet each way per job, is compared with). Progress: ECHO_RES received.
+// packet each way per job, is compared with). Progress: ECHO_RES received. Every phase the
+// connection runs in starts its quota afresh (with quota 1, each phase checks it answers).
 class Echoer final : public Conn {
  public:
   Echoer(int fd, Phase* phase, const Workload* w, uint64_t quota, uint32_t window);
-  void OnStart() override { TopUp(); }
+  void OnStart() override;
   void OnPacket(const protocol::Frame& frame) override;
 
  private:
@@ -109,15 +110,6 @@ class Echoer final : public Conn {
   uint32_t window_;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
-};
-
-// Sends one ECHO_REQ and advances the phase when the ECHO_RES arrives (liveness of idle
-// connections).
-class EchoProbe final : public Conn {
- public:
-  EchoProbe(int fd, Phase* phase) : Conn(fd, phase) {}
-  void OnStart() override;
-  void OnPacket(const protocol::Frame& frame) override;
 };
 
 }  // namespace gearbox::load

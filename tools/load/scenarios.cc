@@ -203,10 +203,9 @@ class Runner {
     });
     if (!run) return {};
     PhaseStats st = *run;
-    // The settle step's own probe adds one echo per connection.
-    uint64_t measured = st.echoes >= o_.clients ? st.echoes - o_.clients : 0;
     if (st.ok) {
-      Expect(measured == n, fmt::format("{}: {} echoes came back, expected {}", name, measured, n));
+      Expect(st.echoes == n,
+             fmt::format("{}: {} echoes came back, expected {}", name, st.echoes, n));
     }
     return st;
   }
@@ -646,7 +645,8 @@ void Connections(const Options& o, Runner& run, Report* r) {
   }
   Phase probe("idle-echo", c);
   for (size_t i = 0; i < fds.size(); ++i) {
-    held[i % held.size()]->Add(std::make_unique<EchoProbe>(fds[i], &probe));
+    held[i % held.size()]->Add(
+        std::make_unique<Echoer>(fds[i], &probe, &run.workload(), /*quota=*/1, /*window=*/1));
   }
   run.RunWithTicker(probe, held);
   for (auto& e : probe.Errors())
