@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -454,64 +455,51 @@ class FakeServer {
   std::thread thread_;
 };
 
-TEST(LoadTool, FailsWhenTheServerSendsError) {
+// Runs `scenario args...` against a FakeServer in `mode` with each usable engine and checks the
+// run fails (exit 1, "ok": false) with an error containing `error`; `more` checks the rest.
+void ExpectFailsAgainstFake(FakeServer::Mode mode, const std::string& scenario,
+                            const std::vector<std::string>& args, std::string_view error,
+                            const std::function<void(const ToolRun&)>& more = {}) {
   for (const char* engine : kEngines) {
     SCOPED_TRACE(engine);
     if (std::string(engine) == "io_uring" && !UringUnusable().empty()) continue;
-    FakeServer fake(FakeServer::Mode::kErrorOnSubmit);
-    ToolRun r = RunTool({"submit-bg", "-p", std::to_string(fake.port()), "-n", "20", "-f", "fake",
-                         "--timeout", "5", "--io-engine", engine});
+    FakeServer fake(mode);
+    std::vector<std::string> all = {scenario, "-p", std::to_string(fake.port()), "--io-engine",
+                                    engine};
+    all.insert(all.end(), args.begin(), args.end());
+    ToolRun r = RunTool(all);
     EXPECT_EQ(r.exit_code, 1) << r.Describe();
     ASSERT_TRUE(r.json_parsed) << r.Describe();
     EXPECT_EQ(r.json["ok"], false);
-    EXPECT_NE(r.json["errors"].dump().find("QUEUE_ERROR"), std::string::npos) << r.json.dump(2);
+    EXPECT_NE(r.json["errors"].dump().find(error), std::string::npos) << r.json.dump(2);
+    if (more) more(r);
   }
+}
+
+TEST(LoadTool, FailsWhenTheServerSendsError) {
+  ExpectFailsAgainstFake(FakeServer::Mode::kErrorOnSubmit, "submit-bg",
+                         {"-n", "20", "-f", "fake", "--timeout", "5"}, "QUEUE_ERROR");
 }
 
 TEST(LoadTool, FailsWhenTheServerClosesTheConnection) {
-  for (const char* engine : kEngines) {
-    SCOPED_TRACE(engine);
-    if (std::string(engine) == "io_uring" && !UringUnusable().empty()) continue;
-    FakeServer fake(FakeServer::Mode::kCloseOnSubmit);
-    ToolRun r = RunTool({"submit-bg", "-p", std::to_string(fake.port()), "-n", "20", "-f", "fake",
-                         "--timeout", "5", "--io-engine", engine});
-    EXPECT_EQ(r.exit_code, 1) << r.Describe();
-    ASSERT_TRUE(r.json_parsed) << r.Describe();
-    EXPECT_EQ(r.json["ok"], false);
-    EXPECT_NE(r.json["errors"].dump().find("server closed the connection"), std::string::npos)
-        << r.json.dump(2);
-  }
+  ExpectFailsAgainstFake(FakeServer::Mode::kCloseOnSubmit, "submit-bg",
+                         {"-n", "20", "-f", "fake", "--timeout", "5"},
+                         "server closed the connection");
 }
 
 TEST(LoadTool, FailsWhenAnEchoComesBackChanged) {
-  for (const char* engine : kEngines) {
-    SCOPED_TRACE(engine);
-    if (std::string(engine) == "io_uring" && !UringUnusable().empty()) continue;
-    FakeServer fake(FakeServer::Mode::kBadEcho);
-    ToolRun r = RunTool({"echo", "-p", std::to_string(fake.port()), "-n", "20", "--payload", "10",
-                         "--timeout", "5", "--io-engine", engine});
-    EXPECT_EQ(r.exit_code, 1) << r.Describe();
-    ASSERT_TRUE(r.json_parsed) << r.Describe();
-    EXPECT_EQ(r.json["ok"], false);
-    EXPECT_NE(r.json["errors"].dump().find("differs from the 10 bytes sent"), std::string::npos)
-        << r.json.dump(2);
-  }
+  ExpectFailsAgainstFake(FakeServer::Mode::kBadEcho, "echo",
+                         {"-n", "20", "--payload", "10", "--timeout", "5"},
+                         "differs from the 10 bytes sent");
 }
 
 TEST(LoadTool, FailsWhenQueuedJobsNeverReachAWorker) {
-  for (const char* engine : kEngines) {
-    SCOPED_TRACE(engine);
-    if (std::string(engine) == "io_uring" && !UringUnusable().empty()) continue;
-    FakeServer fake(FakeServer::Mode::kLoseJobs);
-    ToolRun r = RunTool({"drain", "-p", std::to_string(fake.port()), "-n", "20", "-f", "fake",
-                         "--timeout", "1", "--io-engine", engine});
-    EXPECT_EQ(r.exit_code, 1) << r.Describe();
-    ASSERT_TRUE(r.json_parsed) << r.Describe();
-    EXPECT_EQ(r.json["ok"], false);
-    EXPECT_NE(r.json["errors"].dump().find("stalled"), std::string::npos) << r.json.dump(2);
-    EXPECT_EQ(r.Count("created"), 20u);
-    EXPECT_EQ(r.Count("completed"), 0u);
-  }
+  ExpectFailsAgainstFake(FakeServer::Mode::kLoseJobs, "drain",
+                         {"-n", "20", "-f", "fake", "--timeout", "1"}, "stalled",
+                         [](const ToolRun& r) {
+                           EXPECT_EQ(r.Count("created"), 20u);
+                           EXPECT_EQ(r.Count("completed"), 0u);
+                         });
 }
 
 }  // namespace
