@@ -43,7 +43,8 @@ bool ParseField(std::string_view f, int lo, int hi, bool wday, std::bitset<N>* b
     }
     int top = wday ? 7 : hi;
     if (a < lo || b > top || a > b) return false;
-    for (int v = a; v <= b; v += step) bits->set(static_cast<size_t>(wday && v == 7 ? 0 : v));
+    for (int v = a; v <= b; v += step)
+      bits->set(static_cast<size_t>(wday && v == 7 ? 0 : v));
   }
   return true;
 }

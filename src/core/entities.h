@@ -36,13 +36,13 @@ struct Job {
   Job* next = nullptr;
   Function* fn = nullptr;
   uint64_t handle_no = 0;
-  Session* worker = nullptr;   // while running
-  Waiter* waiters = nullptr;   // attached foreground clients
+  Session* worker = nullptr;  // while running
+  Waiter* waiters = nullptr;  // attached foreground clients
   uint32_t data_len = 0;
-  uint32_t key_hash = 0;       // hash of (function, coalescing key) when indexed
-  uint32_t num = 0;            // last WORK_STATUS numerator / denominator
+  uint32_t key_hash = 0;  // hash of (function, coalescing key) when indexed
+  uint32_t num = 0;       // last WORK_STATUS numerator / denominator
   uint32_t den = 0;
-  uint32_t assign_seq = 0;     // changes at every assignment; matches timeouts to attempts
+  uint32_t assign_seq = 0;  // changes at every assignment; matches timeouts to attempts
   uint16_t retries = 0;
   uint16_t reducer_len = 0;
   uint8_t unique_len = 0;
@@ -92,13 +92,13 @@ using WaiterList = IList<Waiter, &Waiter::prev_in_session, &Waiter::next_in_sess
 
 struct Function {
   std::string name;
-  JobList queue[3];             // runnable jobs by priority, FIFO
+  JobList queue[3];  // runnable jobs by priority, FIFO
   uint32_t running = 0;
-  uint32_t scheduled = 0;       // epoch jobs not yet due
+  uint32_t scheduled = 0;             // epoch jobs not yet due
   uint32_t max_queue[3] = {0, 0, 0};  // 0 = unlimited
   WorkerList workers;
-  SleeperList sleepers;         // abilities of workers that sent PRE_SLEEP and no NOOP yet
-  uint64_t submitted = 0;       // counters for monitoring
+  SleeperList sleepers;    // abilities of workers that sent PRE_SLEEP and no NOOP yet
+  uint64_t submitted = 0;  // counters for monitoring
   uint64_t completed = 0;
   uint64_t failed = 0;
 
@@ -109,8 +109,8 @@ struct Function {
 
 struct SessionInfo {
   int fd = -1;
-  std::string peer;        // numeric address, as `workers` prints it
-  bool loopback = false;   // admin shutdown is accepted from loopback only
+  std::string peer;       // numeric address, as `workers` prints it
+  bool loopback = false;  // admin shutdown is accepted from loopback only
 };
 
 struct Session {
@@ -118,12 +118,12 @@ struct Session {
   SessionInfo info;
   std::string client_id = "-";
   bool exceptions = false;
-  bool sleeping = false;   // sent PRE_SLEEP, no GRAB since
-  bool noop_sent = false;  // a NOOP went out during this sleep
-  uint32_t rr = 0;         // round-robin cursor over abilities
+  bool sleeping = false;                            // sent PRE_SLEEP, no GRAB since
+  bool noop_sent = false;                           // a NOOP went out during this sleep
+  uint32_t rr = 0;                                  // round-robin cursor over abilities
   std::vector<std::unique_ptr<Ability>> abilities;  // in registration order
-  JobList running;         // jobs this worker holds
-  WaiterList waiting;      // jobs this client waits on
+  JobList running;                                  // jobs this worker holds
+  WaiterList waiting;                               // jobs this client waits on
 };
 
 }  // namespace gearbox::core

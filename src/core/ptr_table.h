@@ -72,7 +72,8 @@ class PtrTable {
  private:
   void Place(T* e) {
     size_t i = Traits::Hash(e) & mask_;
-    while (slots_[i] != nullptr) i = (i + 1) & mask_;
+    while (slots_[i] != nullptr)
+      i = (i + 1) & mask_;
     slots_[i] = e;
   }
 
